@@ -1,0 +1,105 @@
+"""The unit of work: one transaction per use case, rolled back unless committed.
+
+Usage in a service::
+
+    with uow:
+        uow.tenants.add(...)
+        uow.commit()
+
+Leaving the ``with`` block rolls back whatever was not committed (normal exit or exception), then
+closes the session (cosmicpython ``unit_of_work.py``). A unit of work can be entered again after it
+was left (each ``with`` opens a new session), but not while it is open.
+"""
+
+from __future__ import annotations
+
+import abc
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from polis.store.repositories import (
+    ApiKeyRepository,
+    AuditRepository,
+    IdRepository,
+    SqlApiKeyRepository,
+    SqlAuditRepository,
+    SqlIdRepository,
+    SqlTenantRepository,
+    TenantRepository,
+)
+
+__all__ = ["SqlUnitOfWork", "UnitOfWork"]
+
+
+class UnitOfWork(abc.ABC):
+    """The contract the services use: repositories, ``commit()``, ``rollback()``."""
+
+    tenants: TenantRepository
+    api_keys: ApiKeyRepository
+    audit: AuditRepository
+    ids: IdRepository
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+    @abc.abstractmethod
+    def commit(self) -> None:
+        """Make the work done so far in this unit permanent."""
+
+    @abc.abstractmethod
+    def rollback(self) -> None:
+        """Discard the work not committed yet."""
+
+
+class SqlUnitOfWork(UnitOfWork):
+    """A unit of work on a SQLAlchemy session from ``factory``."""
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self._factory = factory
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        """The open session (only inside ``with``)."""
+        if self._session is None:
+            raise RuntimeError("the unit of work is not open: use it in a `with` block")
+        return self._session
+
+    def __enter__(self) -> Self:
+        if self._session is not None:
+            raise RuntimeError("the unit of work is already open")
+        session = self._factory()
+        self._session = session
+        self.tenants = SqlTenantRepository(session)
+        self.api_keys = SqlApiKeyRepository(session)
+        self.audit = SqlAuditRepository(session)
+        self.ids = SqlIdRepository(session)
+        return super().__enter__()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            super().__exit__(exc_type, exc, traceback)
+        finally:
+            self.session.close()
+            self._session = None
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
