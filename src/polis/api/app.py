@@ -1,0 +1,94 @@
+"""The FastAPI application factory: one app per ``Settings``, nothing done at import time."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, Request, Response
+
+from polis import __version__
+from polis.api.errors import install_error_handlers
+from polis.api.routers import account, calc, health
+from polis.config import Settings
+from polis.logs import get_logger
+from polis.store import current_revision, head_revision, make_engine, session_factory, upgrade
+from polis.web import mount_web
+
+__all__ = ["create_app"]
+
+log = get_logger("polis.api")
+
+_DESCRIPTION = """
+Polis prices, sells, activates, certifies and settles insurance, with the actuarial and legal maths
+built in and every euro explained.
+
+* **Calculators** (`/v1/calc/*`) are pure: the same JSON as the Python functions and `polis calc`.
+* **Account routes** need an API key (`X-API-Key: polis_…`, or `Authorization: Bearer polis_…`);
+  the tenant is the key's: a tenant never sees another tenant's data.
+* Every error has the shape `{"error": {"code", "message", "field"}, "request_id"}`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the Polis application (API + web pages) for ``settings``."""
+    settings = settings or Settings()
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = settings.database_url
+        if settings.is_sqlite and settings.migrate_on_start:
+            upgrade(url)
+            log.info("database migrated", revision=head_revision())
+        elif current_revision(url) != head_revision():
+            log.warning("database is not at the head revision: run `polis db upgrade`")
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Polis",
+        version=__version__,
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = session_factory(engine)
+    install_error_handlers(app)
+    app.middleware("http")(_request_context)
+    app.include_router(health.router)
+    app.include_router(calc.router)
+    app.include_router(account.router)
+    mount_web(app, settings)
+    return app
+
+
+async def _request_context(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Give every request an id (the caller's ``X-Request-ID`` when sane), log one line per request."""
+    incoming = request.headers.get("x-request-id", "")
+    request_id = (
+        incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+    )
+    request.state.request_id = request_id
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    started = time.perf_counter()
+    response = await call_next(request)
+    response.headers["X-Request-ID"] = request_id
+    log.info(
+        "request",
+        method=request.method,
+        path=request.url.path,
+        status=response.status_code,
+        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        tenant=getattr(request.state, "tenant_id", None),
+    )
+    return response

@@ -1,0 +1,5 @@
+"""Command-line entrypoint (Typer + Rich): ``polis``."""
+
+from polis.cli.main import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,15 @@
+"""``polis`` console script: the Typer app with every command registered."""
+
+from __future__ import annotations
+
+from polis.cli import commands_admin, commands_calc, commands_server
+from polis.cli.base import app
+
+__all__ = ["app", "main"]
+
+_REGISTERED = (commands_admin, commands_calc, commands_server)
+
+
+def main() -> None:
+    """Console-script entrypoint."""
+    app()
