@@ -1,0 +1,56 @@
+"""``python -m bench``: run every benchmark and write docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+
+from bench import bench_crm
+from bench.harness import Timing, machine
+
+OUTPUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+SUITES = {"Bonus-malus (CRM)": bench_crm.run}
+
+
+def _table(timings: list[Timing]) -> list[str]:
+    base = timings[0].per_second
+    lines = [
+        "| what | runs | p50 (ms) | p99 (ms) | per second | vs first row |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for t in timings:
+        lines.append(
+            f"| {t.name} | {t.runs} | {t.p50_ms:.3f} | {t.p99_ms:.3f} | {t.per_second:,.0f} "
+            f"| {t.per_second / base:.2f}× |"
+        )
+    return lines
+
+
+def main() -> None:
+    logging.disable(logging.INFO)
+    console = Console()
+    sections: list[str] = []
+    with Progress(console=console) as progress:
+        task = progress.add_task("benchmarks", total=len(SUITES))
+        for title, suite in SUITES.items():
+            progress.update(task, description=title)
+            sections += [f"## {title}", "", *_table(suite()), ""]
+            progress.advance(task)
+    text = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`python -m bench`); do not edit by hand.",
+        "",
+        f"Machine: {machine()}",
+        "",
+        *sections,
+    ]
+    OUTPUT.write_text("\n".join(text), encoding="utf-8")
+    print(OUTPUT.read_text(encoding="utf-8"))
+
+
+if __name__ == "__main__":
+    main()
