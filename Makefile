@@ -19,7 +19,7 @@ install: $(STAMP) ## create the virtual environment and install Polis with its p
 run: $(STAMP) ## migrate the embedded database, load the demo data, start the server
 	$(BIN)/polis db upgrade
 	$(BIN)/polis demo
-	$(BIN)/polis serve
+	POLIS_LOG_FORMAT=$${POLIS_LOG_FORMAT:-console} $(BIN)/polis serve
 
 test: $(STAMP) ## run the whole test suite
 	$(BIN)/python -m pytest -n $${POLIS_TEST_WORKERS:-2} $(PYTEST_ARGS)

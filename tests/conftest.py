@@ -135,3 +135,20 @@ def unique_name() -> Callable[[str], str]:
         return f"{prefix} {uuid.uuid4().hex}"
 
     return make
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how many database tests ran on each backend (CI must show PostgreSQL tests executed)."""
+    passed = terminalreporter.stats.get("passed", [])
+    counts = {
+        backend: sum(
+            1
+            for report in passed
+            if f"{backend}]" in report.nodeid or f"{backend}-" in report.nodeid
+        )
+        for backend in ("sqlite", "postgresql")
+    }
+    terminalreporter.write_line(
+        f"database tests passed: {counts['sqlite']} on SQLite, {counts['postgresql']} on PostgreSQL"
+        + ("" if POSTGRES_URL else " (POLIS_TEST_DATABASE_URL not set)")
+    )

@@ -49,6 +49,7 @@ def configure_logging(
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))
     # the access log is replaced by our own request log line (with the request id)
     logging.getLogger("uvicorn.access").disabled = True
 
