@@ -16,7 +16,7 @@ ENTRYPOINTS = ("polis.api", "polis.web", "polis.cli")
 # what each layer may import from polis (besides itself); entrypoints may import everything
 ALLOWED = {
     "kernel": ("polis.kernel",),
-    "calc": ("polis.kernel", *(f"polis.{d}" for d in DOMAIN)),
+    "calc": ("polis.kernel", "polis.config", *(f"polis.{d}" for d in DOMAIN)),
     "documents": ("polis.kernel", *(f"polis.{d}" for d in DOMAIN)),
     "store": ("polis.kernel", "polis.config"),
     "services": (

@@ -24,6 +24,22 @@ def _emit(payload: object) -> None:
     sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
 
 
+def _generic(name: str) -> None:
+    """Register ``polis calc NAME --input FILE|-`` for a calculator without extra options."""
+    calculator = calc.CALCULATORS[name]
+
+    def command(source: InputOption) -> None:
+        _emit(run_guarded(lambda: calculator.run(read_json_input(source)).model_dump(mode="json")))
+
+    command.__doc__ = f"{calculator.summary}."
+    calc_app.command(name)(command)
+
+
+for _name in calc.CALCULATORS:
+    if _name != "crm":  # crm has its own command (with --plot)
+        _generic(_name)
+
+
 @calc_app.command("crm")
 def crm_command(
     source: InputOption,
