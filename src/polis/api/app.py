@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request, Response
 
 from polis import __version__
 from polis.api.errors import install_error_handlers
-from polis.api.routers import account, calc, health
+from polis.api.routers import account, calc, health, quotes
 from polis.config import Settings
 from polis.logs import get_logger
 from polis.store import current_revision, head_revision, make_engine, session_factory, upgrade
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.middleware("http")(_request_context)
     app.include_router(health.router)
     app.include_router(calc.router)
+    app.include_router(quotes.router)
     app.include_router(account.router)
     mount_web(app, settings)
     return app

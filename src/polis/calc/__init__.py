@@ -5,9 +5,27 @@ entry in that table; the HTTP route and the CLI command follow.
 """
 
 from polis.calc.crm import CrmRequest, CrmResponse, crm
+from polis.calc.floating import FloatingRequest, FloatingResponse, floating
+from polis.calc.life import LifeRequest, LifeResponse, life
+from polis.calc.premium import PremiumRequest, PremiumResponse, premium
 from polis.calc.registry import Calculator
 
-__all__ = ["CALCULATORS", "Calculator", "CrmRequest", "CrmResponse", "crm"]
+__all__ = [
+    "CALCULATORS",
+    "Calculator",
+    "CrmRequest",
+    "CrmResponse",
+    "FloatingRequest",
+    "FloatingResponse",
+    "LifeRequest",
+    "LifeResponse",
+    "PremiumRequest",
+    "PremiumResponse",
+    "crm",
+    "floating",
+    "life",
+    "premium",
+]
 
 CALCULATORS: dict[str, Calculator] = {
     "crm": Calculator(
@@ -32,6 +50,82 @@ CALCULATORS: dict[str, Calculator] = {
                     ]
                 },
             ],
+        },
+    ),
+    "life": Calculator(
+        name="life",
+        summary="Life pure premiums on the French regulatory mortality tables",
+        description="Single and level annual pure premiums of term, whole life, pure endowment, "
+        "endowment and life annuity-due covers on TH00-02/TF00-02 or TGH05/TGF05 (by birth year), "
+        "with the regulatory age shifts and the A. 132-1 technical-rate check; the tables are "
+        "read from POLIS_DATA_DIR.",
+        request=LifeRequest,
+        response=LifeResponse,
+        run=life,
+        example={
+            "table": "TH00-02",
+            "age": 40,
+            "sum_assured": "100000",
+            "interest_rate": "0.02",
+            "cover": "term",
+            "term_years": 10,
+            "premium": "level_annual",
+            "timing": "end_of_year",
+        },
+    ),
+    "floating": Calculator(
+        name="floating",
+        summary="Floating stock policy: provisional premium, declarations, regularisation",
+        description="Police flottante / d'abonnement on stock: provisional premium on the forecast "
+        "value, periodic declarations (late and missing ones flagged, missing values by the "
+        "contract's rule), and the premium calls of the révisable, ajustable or compte courant "
+        "variant up to the closing regularisation; net premiums (taxes excluded), every step "
+        "explained.",
+        request=FloatingRequest,
+        response=FloatingResponse,
+        run=floating,
+        example={
+            "variant": "revisable",
+            "period": {"start": "2025-01-01", "end": "2026-01-01"},
+            "rate": "0.004",
+            "forecast_value": "3000000",
+            "sum_insured": "4000000",
+            "frequency": "quarterly",
+            "statistic": "mean",
+            "missing_rule": "last_value",
+            "grace_days": 15,
+            "instalments": 2,
+            "declarations": [
+                {"period_start": "2025-01-01", "value": "2800000", "received": "2025-04-10"},
+                {"period_start": "2025-04-01", "value": "3200000", "received": "2025-07-08"},
+                {"period_start": "2025-07-01", "value": "3000000", "received": "2025-10-15"},
+                {"period_start": "2025-10-01", "value": "3500000", "received": "2026-01-12"},
+            ],
+        },
+    ),
+    "premium": Calculator(
+        name="premium",
+        summary="Premium: pure premium → net premium → total premium with French taxes",
+        description="The three layers of a premium (seed 002): pure premium (amount, technical rate "
+        "× basis under a valuation, frequency × mean cost, short units with a minimum), commercial "
+        "loadings (amounts, % of pure, % of net; mutual or company), then the natural-catastrophe "
+        "surcharge, taxes by line (TSCA, TSA) and contributions (FGTI, FGAO) read from the dated "
+        "table for the due date, cover by cover; every line rounded once and explained with its "
+        "legal reference.",
+        request=PremiumRequest,
+        response=PremiumResponse,
+        run=premium,
+        example={
+            "line": "fire_private",
+            "due_date": "2025-09-01",
+            "basis": {"kind": "insured_value", "amount": "850000", "valuation": "replacement_new"},
+            "pure": {"technical_rate": "0.00062"},
+            "period": {"start": "2025-09-01", "end": "2026-09-01"},
+            "loadings": [
+                {"name": "management", "rate": "0.25", "of": "pure"},
+                {"name": "acquisition", "amount": "45"},
+            ],
+            "contributions": ["fgti"],
         },
     ),
 }

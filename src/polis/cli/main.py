@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from polis.cli import commands_admin, commands_calc, commands_server
+from polis.cli import commands_admin, commands_calc, commands_rating, commands_server
 from polis.cli.base import app
 
 __all__ = ["app", "main"]
 
-_REGISTERED = (commands_admin, commands_calc, commands_server)
+_REGISTERED = (commands_admin, commands_calc, commands_rating, commands_server)
 
 
 def main() -> None:
