@@ -16,8 +16,21 @@ LANGS: tuple[Lang, ...] = ("fr", "en")
 
 @cache
 def _messages(lang: Lang) -> dict[str, str]:
-    text = resources.files("polis.web").joinpath("locales", f"{lang}.json").read_text("utf-8")
-    return cast(dict[str, str], json.loads(text))
+    """``locales/<lang>.json`` merged with every ``locales/<part>.<lang>.json`` (one per page group)."""
+    folder = resources.files("polis.web").joinpath("locales")
+    messages: dict[str, str] = {}
+    names = sorted(
+        entry.name
+        for entry in folder.iterdir()
+        if entry.name == f"{lang}.json" or entry.name.endswith(f".{lang}.json")
+    )
+    for name in names:
+        part = cast(dict[str, str], json.loads(folder.joinpath(name).read_text("utf-8")))
+        clashes = messages.keys() & part.keys()
+        if clashes:
+            raise ValueError(f"locale keys defined twice ({name}): {sorted(clashes)}")
+        messages |= part
+    return messages
 
 
 def translator(lang: Lang) -> Callable[..., str]:

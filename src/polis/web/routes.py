@@ -2,54 +2,41 @@
 
 from __future__ import annotations
 
-from importlib import resources
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 
-from polis import __version__, calc
+from polis import calc
 from polis.config import Settings
 from polis.documents import crm_plot
 from polis.kernel.errors import InvalidInput
 from polis.kernel.money import to_decimal
 from polis.web.crm_form import MAX_ROWS, CrmForm, PeriodRow
-from polis.web.i18n import LANGS, Lang, pick_lang, translator
+from polis.web.i18n import LANGS
+from polis.web.rendering import LANG_COOKIE, PACKAGE_DIR, lang_of, render
 
 __all__ = ["mount_web"]
 
-LANG_COOKIE = "polis_lang"
-_PACKAGE_DIR = Path(str(resources.files("polis.web")))
-
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=_PACKAGE_DIR / "templates")
+
+#: page groups, each an APIRouter in its own module; add yours here
+PAGE_ROUTERS: list[APIRouter] = [router]
 
 
 def mount_web(app: FastAPI, settings: Settings) -> None:
     """Attach the pages and their static files to ``app``."""
     app.state.default_lang = settings.default_locale
-    app.mount("/static", StaticFiles(directory=_PACKAGE_DIR / "static"), name="static")
-    app.include_router(router)
-
-
-def _lang(request: Request) -> Lang:
-    return pick_lang(request.cookies.get(LANG_COOKIE), request.app.state.default_lang)
-
-
-def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    lang = _lang(request)
-    context |= {"lang": lang, "other_lang": "en" if lang == "fr" else "fr"}
-    context |= {"t": translator(lang), "version": __version__, "path": request.url.path}
-    return templates.TemplateResponse(request, name, context, status_code=status)
+    app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
+    for page_router in PAGE_ROUTERS:
+        app.include_router(page_router)
 
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request) -> HTMLResponse:
-    return _render(request, "home.html")
+    return render(request, "home.html")
 
 
 @router.get("/lang/{code}")
@@ -64,7 +51,7 @@ def switch_lang(code: str, next: str = "/") -> RedirectResponse:
 
 @router.get("/crm", response_class=HTMLResponse)
 def crm_page(request: Request) -> HTMLResponse:
-    return _render(request, "crm.html", form=CrmForm(), max_rows=MAX_ROWS)
+    return render(request, "crm.html", form=CrmForm(), max_rows=MAX_ROWS)
 
 
 @router.post("/crm", response_class=HTMLResponse)
@@ -73,20 +60,20 @@ async def crm_submit(request: Request, action: Annotated[str, Form()] = "compute
     try:
         form = CrmForm.parse(data)
     except InvalidInput as e:
-        return _render(request, "crm.html", 422, form=CrmForm(), error=e, max_rows=MAX_ROWS)
+        return render(request, "crm.html", 422, form=CrmForm(), error=e, max_rows=MAX_ROWS)
     if action == "add" and len(form.rows) < MAX_ROWS:
         form.rows.append(PeriodRow())
-        return _render(request, "crm.html", form=form, max_rows=MAX_ROWS)
+        return render(request, "crm.html", form=form, max_rows=MAX_ROWS)
     if action == "remove" and len(form.rows) > 1:
         form.rows.pop()
-        return _render(request, "crm.html", form=form, max_rows=MAX_ROWS)
+        return render(request, "crm.html", form=form, max_rows=MAX_ROWS)
     try:
         result = calc.crm(form.request())
     except InvalidInput as e:
-        return _render(request, "crm.html", 422, form=form, error=e, max_rows=MAX_ROWS)
+        return render(request, "crm.html", 422, form=form, error=e, max_rows=MAX_ROWS)
     plot = crm_plot(
         to_decimal(form.start),
         [to_decimal(c) for c in result.coefficients],
-        lang=_lang(request),
+        lang=lang_of(request),
     ).decode("utf-8")
-    return _render(request, "crm.html", form=form, result=result, plot=plot, max_rows=MAX_ROWS)
+    return render(request, "crm.html", form=form, result=result, plot=plot, max_rows=MAX_ROWS)
