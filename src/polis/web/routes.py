@@ -16,6 +16,7 @@ from polis.kernel.errors import InvalidInput
 from polis.kernel.money import to_decimal
 from polis.web.crm_form import MAX_ROWS, CrmForm, PeriodRow
 from polis.web.i18n import LANGS
+from polis.web.quote_pages import router as quote_router
 from polis.web.rendering import LANG_COOKIE, PACKAGE_DIR, lang_of, render
 
 __all__ = ["mount_web"]
@@ -23,7 +24,7 @@ __all__ = ["mount_web"]
 router = APIRouter(include_in_schema=False)
 
 #: page groups, each an APIRouter in its own module; add yours here
-PAGE_ROUTERS: list[APIRouter] = [router]
+PAGE_ROUTERS: list[APIRouter] = [router, quote_router]
 
 
 def mount_web(app: FastAPI, settings: Settings) -> None:
