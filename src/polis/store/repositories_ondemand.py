@@ -1,0 +1,392 @@
+"""The repository of on-demand micro-policies (contract as a ``Protocol``, SQL implementation).
+
+Tenant isolation is built into the queries: lookups by id take the tenant and filter on it, so a
+customer, subscription, window or certificate of another tenant is simply not found. The exceptions
+are named ``*_unscoped`` (the public verification of a certificate by its number; jobs that run
+over every tenant) and take rows the caller already reached through its tenant.
+
+Rows about to change are read with ``SELECT … FOR UPDATE`` (``for_update=True``): activations of
+one subscription queue on its row on PostgreSQL, so the usage book an activation reads is never
+stale (on SQLite every write transaction holds the database lock already: ``BEGIN IMMEDIATE``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import Session
+
+from polis.store.tables_claims import ClaimRow
+from polis.store.tables_ondemand import (
+    OnDemandCalendarRow,
+    OnDemandCertificatePdfRow,
+    OnDemandCertificateRow,
+    OnDemandCustomerRow,
+    OnDemandGeofenceRow,
+    OnDemandLedgerRow,
+    OnDemandMissionRow,
+    OnDemandPartnerRefRow,
+    OnDemandReminderRow,
+    OnDemandSigningKeyRow,
+    OnDemandSubscriptionRow,
+    OnDemandTrackerRow,
+    OnDemandWindowRow,
+)
+
+__all__ = ["OnDemandRepository", "SqlOnDemandRepository"]
+
+
+class OnDemandRepository(Protocol):
+    """What the on-demand services need from the store."""
+
+    def savepoint(self) -> AbstractContextManager[None]: ...
+
+    # customers and subscriptions
+    def add(self, row: object) -> None: ...
+    def customer(
+        self, tenant_id: str, customer_id: str, *, for_update: bool = False
+    ) -> OnDemandCustomerRow | None: ...
+    def customers(
+        self, tenant_id: str, *, limit: int, offset: int
+    ) -> list[OnDemandCustomerRow]: ...
+    def subscription(
+        self, tenant_id: str, subscription_id: str, *, for_update: bool = False
+    ) -> OnDemandSubscriptionRow | None: ...
+    def subscriptions_of(
+        self, tenant_id: str, customer_id: str
+    ) -> list[OnDemandSubscriptionRow]: ...
+
+    # windows and ledger
+    def window(
+        self, tenant_id: str, window_id: str, *, for_update: bool = False
+    ) -> OnDemandWindowRow | None: ...
+    def windows_of_object(
+        self, subscription_id: str, object_ref: str
+    ) -> list[OnDemandWindowRow]: ...
+    def windows_by_object_ref(
+        self, tenant_id: str, object_ref: str, subscription_id: str | None = None
+    ) -> list[OnDemandWindowRow]: ...
+    def windows_of_customer(self, customer_id: str) -> list[OnDemandWindowRow]: ...
+    def windows_of_subscription(self, subscription_id: str) -> list[OnDemandWindowRow]: ...
+    def windows_by_source(
+        self, subscription_id: str, object_ref: str, source: str, source_ref: str
+    ) -> list[OnDemandWindowRow]: ...
+    def live_windows_created_between(
+        self, customer_id: str, start: datetime, end: datetime
+    ) -> int: ...
+    def windows_to_expire(self, now: datetime, *, limit: int) -> list[OnDemandWindowRow]: ...
+    def windows_for_month(
+        self, customer_id: str, start: datetime, end: datetime
+    ) -> list[OnDemandWindowRow]: ...
+    def entries_of_windows(self, window_ids: Sequence[str]) -> list[OnDemandLedgerRow]: ...
+    def entries_of_object(
+        self, subscription_id: str, object_ref: str
+    ) -> list[OnDemandLedgerRow]: ...
+    def charges_of_subscription_between(
+        self, subscription_id: str, start: datetime, end: datetime
+    ) -> list[OnDemandLedgerRow]: ...
+    def claims_of_policies(
+        self, policy_ids: Sequence[str]
+    ) -> list[tuple[str, datetime, datetime]]: ...
+
+    # certificates
+    def certificate(
+        self, tenant_id: str, number: str, *, for_update: bool = False
+    ) -> OnDemandCertificateRow | None: ...
+    def certificate_unscoped(self, number: str) -> OnDemandCertificateRow | None: ...
+    def certificates_of_window(self, window_id: str) -> list[OnDemandCertificateRow]: ...
+    def certificate_pdf(self, number: str) -> OnDemandCertificatePdfRow | None: ...
+    def signing_key(self, key_id: str) -> OnDemandSigningKeyRow | None: ...
+
+    # triggers
+    def calendar(
+        self, subscription_id: str, object_ref: str, *, for_update: bool = False
+    ) -> OnDemandCalendarRow | None: ...
+    def missions(self, subscription_id: str, object_ref: str) -> list[OnDemandMissionRow]: ...
+    def upcoming_mission_objects(self, now: datetime) -> list[tuple[str, str, str]]: ...
+    def geofence(self, subscription_id: str) -> OnDemandGeofenceRow | None: ...
+    def tracker(
+        self, subscription_id: str, device_ref: str, *, for_update: bool = False
+    ) -> OnDemandTrackerRow | None: ...
+    def partner_ref(
+        self, tenant_id: str, partner_ref: str, *, for_update: bool = False
+    ) -> OnDemandPartnerRefRow | None: ...
+    def reminders(self, subscription_id: str) -> list[OnDemandReminderRow]: ...
+
+
+class SqlOnDemandRepository:
+    """:class:`OnDemandRepository` on a SQLAlchemy session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested transaction: what fails inside is rolled back alone (then re-raised)."""
+        nested = self._session.begin_nested()
+        try:
+            yield
+        except BaseException:
+            nested.rollback()
+            raise
+        nested.commit()
+
+    def add(self, row: object) -> None:
+        self._session.add(row)
+        self._session.flush()
+
+    # --- customers and subscriptions ---------------------------------------------------------
+
+    def customer(
+        self, tenant_id: str, customer_id: str, *, for_update: bool = False
+    ) -> OnDemandCustomerRow | None:
+        query = select(OnDemandCustomerRow).where(
+            OnDemandCustomerRow.id == customer_id, OnDemandCustomerRow.tenant_id == tenant_id
+        )
+        return self._session.scalars(query.with_for_update() if for_update else query).first()
+
+    def customers(self, tenant_id: str, *, limit: int, offset: int) -> list[OnDemandCustomerRow]:
+        query = (
+            select(OnDemandCustomerRow)
+            .where(OnDemandCustomerRow.tenant_id == tenant_id)
+            .order_by(OnDemandCustomerRow.created_at, OnDemandCustomerRow.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return list(self._session.scalars(query))
+
+    def subscription(
+        self, tenant_id: str, subscription_id: str, *, for_update: bool = False
+    ) -> OnDemandSubscriptionRow | None:
+        query = select(OnDemandSubscriptionRow).where(
+            OnDemandSubscriptionRow.id == subscription_id,
+            OnDemandSubscriptionRow.tenant_id == tenant_id,
+        )
+        return self._session.scalars(query.with_for_update() if for_update else query).first()
+
+    def subscriptions_of(self, tenant_id: str, customer_id: str) -> list[OnDemandSubscriptionRow]:
+        query = (
+            select(OnDemandSubscriptionRow)
+            .where(
+                OnDemandSubscriptionRow.tenant_id == tenant_id,
+                OnDemandSubscriptionRow.customer_id == customer_id,
+            )
+            .order_by(OnDemandSubscriptionRow.accepted_at, OnDemandSubscriptionRow.id)
+        )
+        return list(self._session.scalars(query))
+
+    # --- windows and ledger ------------------------------------------------------------------
+
+    def window(
+        self, tenant_id: str, window_id: str, *, for_update: bool = False
+    ) -> OnDemandWindowRow | None:
+        query = select(OnDemandWindowRow).where(
+            OnDemandWindowRow.id == window_id, OnDemandWindowRow.tenant_id == tenant_id
+        )
+        return self._session.scalars(query.with_for_update() if for_update else query).first()
+
+    def _windows(self, *conditions: ColumnElement[bool]) -> list[OnDemandWindowRow]:
+        query = select(OnDemandWindowRow).where(*conditions)
+        order = (OnDemandWindowRow.starts_at, OnDemandWindowRow.id)
+        return list(self._session.scalars(query.order_by(*order)))
+
+    def windows_of_object(self, subscription_id: str, object_ref: str) -> list[OnDemandWindowRow]:
+        return self._windows(
+            OnDemandWindowRow.subscription_id == subscription_id,
+            OnDemandWindowRow.object_ref == object_ref,
+        )
+
+    def windows_by_object_ref(
+        self, tenant_id: str, object_ref: str, subscription_id: str | None = None
+    ) -> list[OnDemandWindowRow]:
+        conditions = [
+            OnDemandWindowRow.tenant_id == tenant_id,
+            OnDemandWindowRow.object_ref == object_ref,
+        ]
+        if subscription_id is not None:
+            conditions.append(OnDemandWindowRow.subscription_id == subscription_id)
+        return self._windows(*conditions)
+
+    def windows_of_customer(self, customer_id: str) -> list[OnDemandWindowRow]:
+        return self._windows(OnDemandWindowRow.customer_id == customer_id)
+
+    def windows_of_subscription(self, subscription_id: str) -> list[OnDemandWindowRow]:
+        return self._windows(OnDemandWindowRow.subscription_id == subscription_id)
+
+    def windows_by_source(
+        self, subscription_id: str, object_ref: str, source: str, source_ref: str
+    ) -> list[OnDemandWindowRow]:
+        return self._windows(
+            OnDemandWindowRow.subscription_id == subscription_id,
+            OnDemandWindowRow.object_ref == object_ref,
+            OnDemandWindowRow.source == source,
+            OnDemandWindowRow.source_ref == source_ref,
+        )
+
+    def live_windows_created_between(self, customer_id: str, start: datetime, end: datetime) -> int:
+        query = select(func.count()).where(
+            OnDemandWindowRow.customer_id == customer_id,
+            OnDemandWindowRow.created_at >= start,
+            OnDemandWindowRow.created_at < end,
+            OnDemandWindowRow.state != "cancelled",
+        )
+        return int(self._session.scalar(query) or 0)
+
+    def windows_to_expire(self, now: datetime, *, limit: int) -> list[OnDemandWindowRow]:
+        query = (
+            select(OnDemandWindowRow)
+            .where(
+                OnDemandWindowRow.expired_notified_at.is_(None),
+                OnDemandWindowRow.ends_at <= now,
+                OnDemandWindowRow.state != "cancelled",
+            )
+            .order_by(OnDemandWindowRow.ends_at, OnDemandWindowRow.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(self._session.scalars(query))
+
+    def windows_for_month(
+        self, customer_id: str, start: datetime, end: datetime
+    ) -> list[OnDemandWindowRow]:
+        """Windows with time in ``[start, end)`` or a ledger entry dated in it."""
+        with_entries = select(OnDemandLedgerRow.window_id).where(
+            OnDemandLedgerRow.customer_id == customer_id,
+            OnDemandLedgerRow.at >= start,
+            OnDemandLedgerRow.at < end,
+        )
+        return self._windows(
+            OnDemandWindowRow.customer_id == customer_id,
+            or_(
+                (OnDemandWindowRow.starts_at < end) & (OnDemandWindowRow.sold_end > start),
+                OnDemandWindowRow.id.in_(with_entries),
+            ),
+        )
+
+    def entries_of_windows(self, window_ids: Sequence[str]) -> list[OnDemandLedgerRow]:
+        if not window_ids:
+            return []
+        query = select(OnDemandLedgerRow).where(OnDemandLedgerRow.window_id.in_(list(window_ids)))
+        return list(self._session.scalars(query.order_by(OnDemandLedgerRow.id)))
+
+    def entries_of_object(self, subscription_id: str, object_ref: str) -> list[OnDemandLedgerRow]:
+        query = select(OnDemandLedgerRow).where(
+            OnDemandLedgerRow.subscription_id == subscription_id,
+            OnDemandLedgerRow.object_ref == object_ref,
+        )
+        return list(self._session.scalars(query.order_by(OnDemandLedgerRow.id)))
+
+    def charges_of_subscription_between(
+        self, subscription_id: str, start: datetime, end: datetime
+    ) -> list[OnDemandLedgerRow]:
+        """Charges of windows of the subscription that touch ``[start, end)``."""
+        touching = select(OnDemandWindowRow.id).where(
+            OnDemandWindowRow.subscription_id == subscription_id,
+            OnDemandWindowRow.starts_at < end,
+            OnDemandWindowRow.sold_end > start,
+        )
+        query = select(OnDemandLedgerRow).where(
+            OnDemandLedgerRow.subscription_id == subscription_id,
+            OnDemandLedgerRow.kind == "charge",
+            OnDemandLedgerRow.window_id.in_(touching),
+        )
+        return list(self._session.scalars(query.order_by(OnDemandLedgerRow.id)))
+
+    def claims_of_policies(self, policy_ids: Sequence[str]) -> list[tuple[str, datetime, datetime]]:
+        """``(policy_id, loss_at, declared_at)`` of every claim on ``policy_ids``."""
+        if not policy_ids:
+            return []
+        query = select(ClaimRow.policy_id, ClaimRow.loss_at, ClaimRow.declared_at).where(
+            ClaimRow.policy_id.in_(list(policy_ids))
+        )
+        return [(p, loss, declared) for p, loss, declared in self._session.execute(query)]
+
+    # --- certificates ------------------------------------------------------------------------
+
+    def certificate(
+        self, tenant_id: str, number: str, *, for_update: bool = False
+    ) -> OnDemandCertificateRow | None:
+        query = select(OnDemandCertificateRow).where(
+            OnDemandCertificateRow.number == number, OnDemandCertificateRow.tenant_id == tenant_id
+        )
+        return self._session.scalars(query.with_for_update() if for_update else query).first()
+
+    def certificate_unscoped(self, number: str) -> OnDemandCertificateRow | None:
+        return self._session.get(OnDemandCertificateRow, number)
+
+    def certificates_of_window(self, window_id: str) -> list[OnDemandCertificateRow]:
+        query = select(OnDemandCertificateRow).where(OnDemandCertificateRow.window_id == window_id)
+        order = (OnDemandCertificateRow.issued_at, OnDemandCertificateRow.number)
+        return list(self._session.scalars(query.order_by(*order)))
+
+    def certificate_pdf(self, number: str) -> OnDemandCertificatePdfRow | None:
+        return self._session.get(OnDemandCertificatePdfRow, number)
+
+    def signing_key(self, key_id: str) -> OnDemandSigningKeyRow | None:
+        return self._session.get(OnDemandSigningKeyRow, key_id)
+
+    # --- triggers ----------------------------------------------------------------------------
+
+    def calendar(
+        self, subscription_id: str, object_ref: str, *, for_update: bool = False
+    ) -> OnDemandCalendarRow | None:
+        query = select(OnDemandCalendarRow).where(
+            OnDemandCalendarRow.subscription_id == subscription_id,
+            OnDemandCalendarRow.object_ref == object_ref,
+        )
+        return self._session.scalars(query.with_for_update() if for_update else query).first()
+
+    def missions(self, subscription_id: str, object_ref: str) -> list[OnDemandMissionRow]:
+        query = select(OnDemandMissionRow).where(
+            OnDemandMissionRow.subscription_id == subscription_id,
+            OnDemandMissionRow.object_ref == object_ref,
+        )
+        return list(self._session.scalars(query.order_by(OnDemandMissionRow.mission_key)))
+
+    def upcoming_mission_objects(self, now: datetime) -> list[tuple[str, str, str]]:
+        """``(tenant, subscription, object_ref)`` with a mission still to start."""
+        query = (
+            select(
+                OnDemandMissionRow.tenant_id,
+                OnDemandMissionRow.subscription_id,
+                OnDemandMissionRow.object_ref,
+            )
+            .where(
+                OnDemandMissionRow.mission_start > now,
+                OnDemandMissionRow.mission_status.in_(["confirmed", "tentative"]),
+            )
+            .distinct()
+            .order_by(OnDemandMissionRow.subscription_id, OnDemandMissionRow.object_ref)
+        )
+        return [(t, s, o) for t, s, o in self._session.execute(query)]
+
+    def geofence(self, subscription_id: str) -> OnDemandGeofenceRow | None:
+        return self._session.get(OnDemandGeofenceRow, subscription_id)
+
+    def tracker(
+        self, subscription_id: str, device_ref: str, *, for_update: bool = False
+    ) -> OnDemandTrackerRow | None:
+        query = select(OnDemandTrackerRow).where(
+            OnDemandTrackerRow.subscription_id == subscription_id,
+            OnDemandTrackerRow.device_ref == device_ref,
+        )
+        return self._session.scalars(query.with_for_update() if for_update else query).first()
+
+    def partner_ref(
+        self, tenant_id: str, partner_ref: str, *, for_update: bool = False
+    ) -> OnDemandPartnerRefRow | None:
+        query = select(OnDemandPartnerRefRow).where(
+            OnDemandPartnerRefRow.tenant_id == tenant_id,
+            OnDemandPartnerRefRow.partner_ref == partner_ref,
+        )
+        return self._session.scalars(query.with_for_update() if for_update else query).first()
+
+    def reminders(self, subscription_id: str) -> list[OnDemandReminderRow]:
+        query = select(OnDemandReminderRow).where(
+            OnDemandReminderRow.subscription_id == subscription_id
+        )
+        return list(self._session.scalars(query.order_by(OnDemandReminderRow.id)))
