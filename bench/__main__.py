@@ -8,11 +8,15 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 
-from bench import bench_crm
+from bench import bench_certificates, bench_crm, bench_rating
 from bench.harness import Timing, machine
 
 OUTPUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
-SUITES = {"Bonus-malus (CRM)": bench_crm.run}
+SUITES = {
+    "Bonus-malus (CRM)": bench_crm.run,
+    "Certificates (sign, verify, PDF)": bench_certificates.run,
+    "Rating: single quote, batch twin, HTTP quote": bench_rating.run,
+}
 
 
 def _table(timings: list[Timing]) -> list[str]:

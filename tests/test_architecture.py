@@ -9,7 +9,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "polis"
 
-DOMAIN = ("actuarial", "rating", "claims", "policies", "credit", "fleet", "advisor")
+DOMAIN = ("actuarial", "rating", "claims", "policies", "credit", "fleet", "advisor", "ondemand")
 INFRASTRUCTURE = ("sqlalchemy", "alembic", "fastapi", "starlette", "typer", "uvicorn", "psycopg")
 ENTRYPOINTS = ("polis.api", "polis.web", "polis.cli")
 
@@ -19,6 +19,7 @@ ALLOWED = {
     "calc": ("polis.kernel", "polis.config", *(f"polis.{d}" for d in DOMAIN)),
     "documents": ("polis.kernel", *(f"polis.{d}" for d in DOMAIN)),
     "store": ("polis.kernel", "polis.config"),
+    "notify": ("polis.kernel", "polis.config"),
     "services": (
         "polis.kernel",
         "polis.store",

@@ -33,6 +33,18 @@ DAY = date(2025, 9, 1)
 
 #: published versions are immutable: a change of terms is a new version in a new file
 PUBLISHED = {
+    ("delivery-rounds-weekend", "2025.1"): (
+        "adeba129085183cb2bb0a9aee1da05d12f94f53e44b5e22e2084a80b7cc1c832"
+    ),
+    ("event-liability-day", "2025.1"): (
+        "a7e227cad359024ea204a266295da453d6c9cca3e9f176cd3b60544d18f3ae43"
+    ),
+    ("warehouse-goods-day", "2025.1"): (
+        "86ccadae2ac9877eb1f5f72937515e6ffb0e607a3df0336c19da5ade6319ce18"
+    ),
+    ("motor-private", "2025.1"): (
+        "915d7a75ee06fde5f22d84411a5681a7e16ace9f3e02270a97ecc8a83ce20b9b"
+    ),
     (
         "equipment-micro",
         "2025.1",
@@ -69,13 +81,17 @@ HOME = {"dwelling": "apartment", "zone": "A", "rebuild_value": "100000", "conten
 # ----------------------------------------------------------------------------------- catalogue
 
 
-def test_the_catalogue_holds_the_five_demo_products() -> None:
+def test_the_catalogue_holds_the_demo_products() -> None:
     assert CATALOGUE.ids() == [
+        "delivery-rounds-weekend",
         "equipment-micro",
+        "event-liability-day",
         "home",
+        "motor-private",
         "professional-liability",
         "stock-floating",
         "term-life-10",
+        "warehouse-goods-day",
     ]
 
 

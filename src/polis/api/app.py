@@ -12,7 +12,17 @@ from fastapi import FastAPI, Request, Response
 
 from polis import __version__
 from polis.api.errors import install_error_handlers
-from polis.api.routers import account, calc, health, quotes
+from polis.api.routers import (
+    account,
+    calc,
+    claims,
+    health,
+    ondemand,
+    ondemand_triggers,
+    policies,
+    quotes,
+    webhooks,
+)
 from polis.config import Settings
 from polis.logs import get_logger
 from polis.store import current_revision, head_revision, make_engine, session_factory, upgrade
@@ -46,7 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.info("database migrated", revision=head_revision())
         elif current_revision(url) != head_revision():
             log.warning("database is not at the head revision: run `polis db upgrade`")
-        yield
+        async with webhooks.background_worker(settings, app.state.session_factory):
+            yield
         engine.dispose()
 
     app = FastAPI(
@@ -66,6 +77,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(calc.router)
     app.include_router(quotes.router)
     app.include_router(account.router)
+    app.include_router(policies.router)
+    app.include_router(claims.router)
+    app.include_router(webhooks.router)
+    app.include_router(ondemand.router)
+    app.include_router(ondemand.public_router)
+    app.include_router(ondemand_triggers.router)
     mount_web(app, settings)
     return app
 

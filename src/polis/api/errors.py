@@ -23,6 +23,7 @@ from polis.kernel.errors import (
     Unauthenticated,
 )
 from polis.logs import get_logger
+from polis.services.claim_evidence import EvidenceTooLarge, EvidenceTypeRefused
 
 __all__ = ["STATUS_BY_ERROR", "error_body", "install_error_handlers", "status_for"]
 
@@ -30,6 +31,8 @@ log = get_logger("polis.api")
 
 #: error class → HTTP status (first match in the class's MRO wins)
 STATUS_BY_ERROR: dict[type[PolisError], int] = {
+    EvidenceTooLarge: 413,
+    EvidenceTypeRefused: 415,
     InvalidInput: 422,
     NotFound: 404,
     Conflict: 409,

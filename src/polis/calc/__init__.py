@@ -7,11 +7,20 @@ entry in that table; the HTTP route and the CLI command follow.
 from polis.calc.crm import CrmRequest, CrmResponse, crm
 from polis.calc.floating import FloatingRequest, FloatingResponse, floating
 from polis.calc.life import LifeRequest, LifeResponse, life
+from polis.calc.motor_claim import MotorClaimRequest, MotorClaimResponse, motor_claim
+from polis.calc.ondemand_breakeven import (
+    BreakEvenRequest,
+    BreakEvenResponse,
+    on_demand_vs_annual,
+)
 from polis.calc.premium import PremiumRequest, PremiumResponse, premium
 from polis.calc.registry import Calculator
+from polis.calc.settlement import SettlementRequest, SettlementResponse, settlement
 
 __all__ = [
     "CALCULATORS",
+    "BreakEvenRequest",
+    "BreakEvenResponse",
     "Calculator",
     "CrmRequest",
     "CrmResponse",
@@ -19,12 +28,19 @@ __all__ = [
     "FloatingResponse",
     "LifeRequest",
     "LifeResponse",
+    "MotorClaimRequest",
+    "MotorClaimResponse",
     "PremiumRequest",
     "PremiumResponse",
+    "SettlementRequest",
+    "SettlementResponse",
     "crm",
     "floating",
     "life",
+    "motor_claim",
+    "on_demand_vs_annual",
     "premium",
+    "settlement",
 ]
 
 CALCULATORS: dict[str, Calculator] = {
@@ -126,6 +142,83 @@ CALCULATORS: dict[str, Calculator] = {
                 {"name": "acquisition", "amount": "45"},
             ],
             "contributions": ["fgti"],
+        },
+    ),
+    "settlement": Calculator(
+        name="settlement",
+        summary="Claim settlement: from the loss to the indemnity, every retained euro itemised",
+        description="Cover check (window, peril, exclusions, waiting period) → VAT → valuation "
+        "and indemnity principle (L121-1) → premium rule (L113-9) → capital rule (L121-5, unless "
+        "first loss, agreed value or within the tolerance) → deductible → limits → shares "
+        "(responsibility, co-insurance, L121-4 contributions); intentional misstatement → nullity "
+        "(L113-8). indemnity + Σ retained = loss amount, to the cent.",
+        request=SettlementRequest,
+        response=SettlementResponse,
+        run=settlement,
+        example={
+            "loss": {
+                "amount": "48000",
+                "vat_rate": "0.20",
+                "amount_includes_vat": False,
+                "vat_recoverable": False,
+            },
+            "valuation": {"basis": "use_value", "depreciation_rate": "0.35"},
+            "sum_insured": "120000",
+            "actual_value": "200000",
+            "first_loss": False,
+            "agreed_value": False,
+            "tolerance": "0",
+            "misstatement": {"rate_paid": "0.00045", "rate_due": "0.00075", "intentional": False},
+            "deductible": {"amount": "1000", "kind": "absolute"},
+            "limit": "50000",
+            "annual_aggregate_limit": None,
+            "paid_this_year": "0",
+        },
+    ),
+    "motor-claim": Calculator(
+        name="motor-claim",
+        summary="Motor claim: which cover, total loss (VEI) offer and dates, theft wait, bonus-malus",
+        description="Glass-only vs break-in with theft (which cover and deductible), total loss "
+        "when the repair exceeds the expert's value (offer = VRADE − deductible, offer within 15 "
+        "days of the report, answer within 30 days), theft payable after the contractual wait "
+        "(repairs if found within it), and the coefficient next year with and without the claim "
+        "with the extra premium until the coefficients merge.",
+        request=MotorClaimRequest,
+        response=MotorClaimResponse,
+        run=motor_claim,
+        example={
+            "event": "break_in",
+            "occurred_on": "2025-03-10",
+            "declared_on": "2025-03-11",
+            "repair_cost": "650",
+            "covers": {
+                "damage": {"deductible": {"amount": "500"}},
+                "theft": {"deductible": {"amount": "300"}},
+                "glass": {"deductible": {"amount": "80"}},
+            },
+            "bonus_malus": {"coefficient": "0.80", "reference_premium": "600"},
+        },
+    ),
+    "on-demand-vs-annual": Calculator(
+        name="on-demand-vs-annual",
+        summary="On-demand cover vs an annual contract: yearly costs and the switching threshold",
+        description="For a usage pattern (hours or days per month, in sessions), the yearly cost of "
+        "on-demand cover — a product sold on demand with its minimum charge, daily cap, volume "
+        "tiers, fees and taxes, or given prices taxes included — against an annual premium; the "
+        "cheaper option and the monthly usage above which the annual contract is cheaper, with "
+        "a cost curve for a plot.",
+        request=BreakEvenRequest,
+        response=BreakEvenResponse,
+        run=on_demand_vs_annual,
+        example={
+            "usage": {"unit": "hour", "per_month": "12", "session_length": "4"},
+            "on_demand": {
+                "product": "equipment-micro",
+                "risk": {"equipment": "camera"},
+                "sum_insured": "1000",
+                "as_of": "2025-09-01",
+            },
+            "annual_premium": "180.00",
         },
     ),
 }

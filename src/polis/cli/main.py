@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
-from polis.cli import commands_admin, commands_calc, commands_rating, commands_server
+from polis.cli import (
+    commands_admin,
+    commands_advise,
+    commands_batch,
+    commands_calc,
+    commands_claims,
+    commands_ondemand,
+    commands_rating,
+    commands_server,
+    commands_webhooks,
+)
 from polis.cli.base import app
 
 __all__ = ["app", "main"]
 
-_REGISTERED = (commands_admin, commands_calc, commands_rating, commands_server)
+_REGISTERED = (
+    commands_admin,
+    commands_advise,
+    commands_batch,
+    commands_calc,
+    commands_claims,
+    commands_ondemand,
+    commands_rating,
+    commands_server,
+    commands_webhooks,
+)
 
 
 def main() -> None:

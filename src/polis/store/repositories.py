@@ -16,7 +16,7 @@ Database errors that carry a business meaning are translated here, at the edge:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from sqlalchemy import insert, select, update
@@ -64,6 +64,9 @@ class AuditRepository(Protocol):
     def last(self, chain: str) -> AuditLogRow | None: ...
     def list(self, chain: str, *, limit: int, offset: int) -> list[AuditLogRow]: ...
     def iterate(self, chain: str) -> Iterator[AuditLogRow]: ...
+    def list_for_entity(
+        self, chain: str, entity_type: str, entity_id: str
+    ) -> Sequence[AuditLogRow]: ...
 
 
 class IdRepository(Protocol):
@@ -149,6 +152,17 @@ class SqlAuditRepository(_SqlRepository):
         """Every entry of ``chain`` in ``seq`` order, fetched in batches."""
         query = select(AuditLogRow).where(AuditLogRow.chain == chain).order_by(AuditLogRow.seq)
         yield from self._session.scalars(query.execution_options(yield_per=500))
+
+    def list_for_entity(
+        self, chain: str, entity_type: str, entity_id: str
+    ) -> Sequence[AuditLogRow]:
+        """The entries of ``chain`` about one entity (e.g. a claim's history), in ``seq`` order."""
+        query = select(AuditLogRow).where(
+            AuditLogRow.chain == chain,
+            AuditLogRow.entity_type == entity_type,
+            AuditLogRow.entity_id == entity_id,
+        )
+        return list(self._session.scalars(query.order_by(AuditLogRow.seq)))
 
 
 class SqlIdRepository(_SqlRepository):

@@ -93,7 +93,10 @@ class AuditLogRow(Base):
     """
 
     __tablename__ = "audit_log"
-    __table_args__ = (UniqueConstraint("chain", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("chain", "seq"),
+        Index("ix_audit_log_entity", "chain", "entity_type", "entity_id"),  # a claim's history
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
@@ -109,3 +112,11 @@ class AuditLogRow(Base):
     data: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# the policy and claim tables register themselves on ``Base.metadata`` (kept in their own module)
+from polis.store import (  # noqa: E402
+    tables_claims,  # noqa: F401
+    tables_ondemand,  # noqa: F401
+    tables_platform,  # noqa: F401
+)

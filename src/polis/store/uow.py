@@ -29,6 +29,27 @@ from polis.store.repositories import (
     SqlTenantRepository,
     TenantRepository,
 )
+from polis.store.repositories_claims import (
+    ClaimRepository,
+    EvidenceRepository,
+    LedgerRepository,
+    OfferRepository,
+    PolicyRepository,
+    SqlClaimRepository,
+    SqlEvidenceRepository,
+    SqlLedgerRepository,
+    SqlOfferRepository,
+    SqlPolicyRepository,
+)
+from polis.store.repositories_ondemand import OnDemandRepository, SqlOnDemandRepository
+from polis.store.repositories_platform import (
+    IdempotencyRepository,
+    OutboxRepository,
+    SqlIdempotencyRepository,
+    SqlOutboxRepository,
+    SqlWebhookRepository,
+    WebhookRepository,
+)
 
 __all__ = ["SqlUnitOfWork", "UnitOfWork"]
 
@@ -40,6 +61,15 @@ class UnitOfWork(abc.ABC):
     api_keys: ApiKeyRepository
     audit: AuditRepository
     ids: IdRepository
+    policies: PolicyRepository
+    claims: ClaimRepository
+    evidence: EvidenceRepository
+    offers: OfferRepository
+    ledger: LedgerRepository
+    idempotency: IdempotencyRepository
+    outbox: OutboxRepository
+    webhooks: WebhookRepository
+    ondemand: OnDemandRepository
 
     def __enter__(self) -> Self:
         return self
@@ -84,6 +114,15 @@ class SqlUnitOfWork(UnitOfWork):
         self.api_keys = SqlApiKeyRepository(session)
         self.audit = SqlAuditRepository(session)
         self.ids = SqlIdRepository(session)
+        self.policies = SqlPolicyRepository(session)
+        self.claims = SqlClaimRepository(session)
+        self.evidence = SqlEvidenceRepository(session)
+        self.offers = SqlOfferRepository(session)
+        self.ledger = SqlLedgerRepository(session)
+        self.idempotency = SqlIdempotencyRepository(session)
+        self.outbox = SqlOutboxRepository(session)
+        self.webhooks = SqlWebhookRepository(session)
+        self.ondemand = SqlOnDemandRepository(session)
         return super().__enter__()
 
     def __exit__(

@@ -14,17 +14,26 @@ from polis.config import Settings
 from polis.documents import crm_plot
 from polis.kernel.errors import InvalidInput
 from polis.kernel.money import to_decimal
+from polis.web.claims_insured import router as claims_insured_router
+from polis.web.claims_pages import router as claims_router
 from polis.web.crm_form import MAX_ROWS, CrmForm, PeriodRow
 from polis.web.i18n import LANGS
 from polis.web.quote_pages import router as quote_router
 from polis.web.rendering import LANG_COOKIE, PACKAGE_DIR, lang_of, render
+from polis.web.verify_pages import router as verify_router
 
 __all__ = ["mount_web"]
 
 router = APIRouter(include_in_schema=False)
 
 #: page groups, each an APIRouter in its own module; add yours here
-PAGE_ROUTERS: list[APIRouter] = [router, quote_router]
+PAGE_ROUTERS: list[APIRouter] = [
+    router,
+    quote_router,
+    claims_router,
+    claims_insured_router,
+    verify_router,
+]
 
 
 def mount_web(app: FastAPI, settings: Settings) -> None:
