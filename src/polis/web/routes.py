@@ -18,6 +18,7 @@ from polis.web.claims_insured import router as claims_insured_router
 from polis.web.claims_pages import router as claims_router
 from polis.web.crm_form import MAX_ROWS, CrmForm, PeriodRow
 from polis.web.i18n import LANGS
+from polis.web.ondemand_pages import router as ondemand_router
 from polis.web.quote_pages import router as quote_router
 from polis.web.rendering import LANG_COOKIE, PACKAGE_DIR, lang_of, render
 from polis.web.verify_pages import router as verify_router
@@ -33,6 +34,7 @@ PAGE_ROUTERS: list[APIRouter] = [
     claims_router,
     claims_insured_router,
     verify_router,
+    ondemand_router,
 ]
 
 
