@@ -14,6 +14,7 @@ from polis.config import Settings
 from polis.documents import crm_plot
 from polis.kernel.errors import InvalidInput
 from polis.kernel.money import to_decimal
+from polis.web.advice_pages import router as advice_router
 from polis.web.claims_insured import router as claims_insured_router
 from polis.web.claims_pages import router as claims_router
 from polis.web.crm_form import MAX_ROWS, CrmForm, PeriodRow
@@ -35,6 +36,7 @@ PAGE_ROUTERS: list[APIRouter] = [
     claims_insured_router,
     verify_router,
     ondemand_router,
+    advice_router,
 ]
 
 
