@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 
-from bench import bench_certificates, bench_crm, bench_rating
+from bench import bench_activation, bench_certificates, bench_crm, bench_rating
 from bench.harness import Timing, machine
 
 OUTPUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
@@ -16,7 +16,10 @@ SUITES = {
     "Bonus-malus (CRM)": bench_crm.run,
     "Certificates (sign, verify, PDF)": bench_certificates.run,
     "Rating: single quote, batch twin, HTTP quote": bench_rating.run,
+    "Activation over HTTP next to pgbench (PostgreSQL; SQLite)": bench_activation.run,
 }
+#: lines written under a suite's table (how it was measured, ratios), read after the suite ran
+NOTES = {"Activation over HTTP next to pgbench (PostgreSQL; SQLite)": bench_activation.notes}
 
 
 def _table(timings: list[Timing]) -> list[str]:
@@ -42,6 +45,8 @@ def main() -> None:
         for title, suite in SUITES.items():
             progress.update(task, description=title)
             sections += [f"## {title}", "", *_table(suite()), ""]
+            if title in NOTES:
+                sections += [*NOTES[title](), ""]
             progress.advance(task)
     text = [
         "# Benchmarks",

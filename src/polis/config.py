@@ -106,6 +106,28 @@ class Settings(BaseSettings):
     webhook_worker_interval_seconds: float = Field(
         default=5.0, gt=0, description="pause between two rounds of the webhook worker"
     )
+    jobs_in_process: bool | None = Field(
+        default=None,
+        description="run the periodic jobs (webhook deliveries, window expiry, geofence ticks, "
+        "partner orphan stops, reminders, calendar re-sync) in a background task of the server; "
+        "unset: like webhook_worker_in_process (on for the embedded SQLite default, off on "
+        "PostgreSQL: run `polis worker`)",
+    )
+    worker_interval_seconds: float = Field(
+        default=5.0, gt=0, description="pause between two ticks of the jobs (`polis worker`)"
+    )
+    calendar_resync_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=7 * 24 * 60,
+        description="the jobs fetch a calendar URL again at most every so many minutes",
+    )
+    partner_orphan_stop_hours: float = Field(
+        default=24.0,
+        gt=0,
+        le=24 * 30,
+        description="a partner's stop still without its start after so many hours is flagged",
+    )
     insurer_name: str = Field(
         default="Polis Assurances (démonstration)",
         description="the insurer named on certificates of insurance",
@@ -147,6 +169,13 @@ class Settings(BaseSettings):
         if self.webhook_worker_in_process is None:
             return self.is_sqlite
         return self.webhook_worker_in_process
+
+    @property
+    def runs_jobs_in_process(self) -> bool:
+        """Whether the server runs every periodic job itself (see ``jobs_in_process``)."""
+        if self.jobs_in_process is None:
+            return self.runs_webhook_worker
+        return self.jobs_in_process
 
     @property
     def evidence_root(self) -> Path:

@@ -7,6 +7,7 @@ status, expiry events, crash safety and tenant isolation."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 import threading
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session, sessionmaker
 from tests.ondemand_fixtures import (
     ACTOR,
     PERSON,
@@ -37,9 +39,11 @@ from polis.services import (
     claims,
     ondemand_certificates,
     ondemand_windows,
+    outbox,
     policies,
 )
 from polis.services.ondemand_certificates import CertificateIssuer
+from polis.services.signing_keys import CertificateSigner
 from polis.store import SqlUnitOfWork
 from polis.store.tables_ondemand import (
     OnDemandCertificateRow,
@@ -448,26 +452,106 @@ def test_expiry_events_are_published_once(
     assert len([t for t, _ in _events(uow, tenant) if t == "window.expired"]) == 1
 
 
+@pytest.mark.parametrize("where", ["signing the certificate", "the last event"])
 def test_a_crash_mid_activation_leaves_nothing_half_written(
     uow: SqlUnitOfWork,
     tenant: str,
     sub: str,
     signer_issuer: CertificateIssuer,
     monkeypatch: pytest.MonkeyPatch,
+    where: str,
 ) -> None:
-    def crash(*_: Any, **__: Any) -> bytes:
+    """What is atomic: the window, its charge, the signed certificate, the policy windows, the
+    audit entry and the events (the PDF is rendered at the first download: see below). A crash
+    while signing, or at the very last write — the ``window.activated`` event, after everything
+    else was written — leaves none of them."""
+
+    def crash(*_: Any, **__: Any) -> Any:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("polis.services.ondemand_certificates.render_certificate_pdf", crash)
+    if where == "signing the certificate":
+        monkeypatch.setattr(CertificateSigner, "sign", crash)
+    else:
+        publish = outbox.publish
+
+        def publish_then_crash(uow_: Any, **event: Any) -> int:
+            if event["event_type"] == "window.activated":
+                crash()
+            return publish(uow_, **event)
+
+        monkeypatch.setattr("polis.services.outbox.publish", publish_then_crash)
+    actions_before = [e.action for e in audit.list_entries(uow, tenant, limit=1000)]
     with pytest.raises(RuntimeError):
         _activate(uow, tenant, sub, signer_issuer)
     for table in (OnDemandWindowRow, OnDemandLedgerRow, OnDemandCertificateRow, OutboxRow):
         assert _count(uow, table, tenant) == 0
     assert ondemand_windows.list_windows(uow, tenant, sub, now=NOW) == []
+    assert [e.action for e in audit.list_entries(uow, tenant, limit=1000)] == actions_before
     monkeypatch.undo()
     done = _activate(uow, tenant, sub, signer_issuer)
     assert _count(uow, OnDemandLedgerRow, tenant) == 1
     assert done.window.id.startswith("WIN-")
+    covers = policies.get_policy(uow, tenant, done.window.policy_id).covers["equipment"]
+    assert covers["windows"] == [{"start": "2026-06-10T08:00:00Z", "end": "2026-06-10T10:00:00Z"}]
+
+
+def test_the_certificate_is_signed_at_activation_and_its_pdf_made_at_the_first_download(
+    uow: SqlUnitOfWork,
+    tenant: str,
+    sub: str,
+    signer_issuer: CertificateIssuer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    done = _activate(uow, tenant, sub, signer_issuer)
+    proof = done.certificate_proof
+    assert proof.number == done.certificate
+    assert proof.key_id == signer_issuer.signer.key_id
+    stored = ondemand_certificates.get_certificate(uow, tenant, done.certificate)
+    assert (stored.content_sha256, stored.signature) == (proof.content_sha256, proof.signature)
+    assert (stored.pdf_sha256, stored.pdf_size) == (None, None)  # not rendered yet
+    verified = ondemand_certificates.verify_number(
+        uow, signer_issuer.signer, done.certificate, now=NOW
+    )
+    assert (verified.status, verified.authentic) == ("valid", True)
+    issued = [p for t, p in _events(uow, tenant) if t == "certificate.issued"]
+    assert issued[0]["content_sha256"] == proof.content_sha256
+    assert issued[0]["signature"] == proof.signature
+
+    def crash(*_: Any, **__: Any) -> bytes:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("polis.services.ondemand_certificates.render_certificate_pdf", crash)
+    with pytest.raises(RuntimeError):  # a failed rendering stores nothing and changes nothing
+        ondemand_certificates.certificate_pdf(uow, tenant, done.certificate)
+    assert ondemand_certificates.get_certificate(uow, tenant, done.certificate).pdf_sha256 is None
+    monkeypatch.undo()
+    pdf, digest = ondemand_certificates.certificate_pdf(uow, tenant, done.certificate)
+    assert pdf.startswith(b"%PDF")
+    assert hashlib.sha256(pdf).hexdigest() == digest
+    after = ondemand_certificates.get_certificate(uow, tenant, done.certificate)
+    assert (after.pdf_sha256, after.pdf_size) == (digest, len(pdf))
+    assert ondemand_certificates.certificate_pdf(uow, tenant, done.certificate) == (pdf, digest)
+    checked = ondemand_certificates.verify_pdf(uow, signer_issuer.signer, pdf, now=NOW)
+    assert (checked.status, checked.certified) == ("valid", stored.content)
+
+
+def test_concurrent_first_downloads_store_one_pdf(
+    uow: SqlUnitOfWork,
+    factory: sessionmaker[Session],
+    tenant: str,
+    sub: str,
+    signer_issuer: CertificateIssuer,
+) -> None:
+    number = _activate(uow, tenant, sub, signer_issuer).certificate
+
+    def download(_: int) -> tuple[bytes, str]:
+        return ondemand_certificates.certificate_pdf(SqlUnitOfWork(factory), tenant, number)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(download, range(4)))
+    assert len({digest for _, digest in answers}) == 1
+    assert len({pdf for pdf, _ in answers}) == 1
+    assert ondemand_certificates.certificate_pdf(uow, tenant, number) == answers[0]
 
 
 def test_the_ledger_is_append_only(

@@ -12,6 +12,7 @@ from polis.cli import (
     commands_rating,
     commands_server,
     commands_webhooks,
+    commands_worker,
 )
 from polis.cli.base import app
 
@@ -27,6 +28,7 @@ _REGISTERED = (
     commands_rating,
     commands_server,
     commands_webhooks,
+    commands_worker,
 )
 
 

@@ -1,11 +1,18 @@
-"""Certificates of on-demand windows: issue (content → Ed25519 signature → PDF, stored in the same
-transaction as the window), read, download, verify and revoke.
+"""Certificates of on-demand windows: issue (content → Ed25519 signature, stored in the same
+transaction as the window), render the PDF, read, download, verify and revoke.
 
 - **Issue** (:func:`issue_certificate`, inside an activation's or an extension's unit of work):
   the content of :func:`polis.ondemand.certificate_content.certificate_content`, signed by the
-  configured key (:class:`CertificateIssuer`), rendered to PDF (fpdf2) and stored with the
-  canonical content bytes, the signature, the key id and the PDF's SHA-256 — in the database, so a
-  crash can never leave a window without its certificate or a certificate without its window.
+  configured key (:class:`CertificateIssuer`) and stored with the canonical content bytes, the
+  signature, the key id and the public base URL its QR code points to — in the database, so a
+  crash can never leave a window without its certificate or a certificate without its window. The
+  signed record *is* the certificate: its number, content hash and signature are known, and
+  verifiable, as soon as the transaction commits.
+- **PDF** (:func:`certificate_pdf`): a pure function of the signed record and of the public base
+  URL (``docs/certificates.md``), so it is not rendered inside the activation's transaction (about
+  15 ms of CPU that every concurrent activation would wait for): the first download renders it,
+  stores it with its SHA-256 and size, and every later download returns those bytes, checked.
+  Two first downloads at once render the same document; one of them is stored.
 - **Verify by number** (public): the stored content and signature are checked again with the
   public key of the certificate's key id (a row altered in the database is ``tampered``), then
   :func:`polis.policies.certificate.verify_certificate` decides valid / not yet valid / expired /
@@ -35,7 +42,12 @@ from polis.documents.certificates import (
     render_certificate_pdf,
     verification_url,
 )
-from polis.documents.signing import load_public_key, public_key_base64url, verify_signature
+from polis.documents.signing import (
+    SignedCertificate,
+    load_public_key,
+    public_key_base64url,
+    verify_signature,
+)
 from polis.kernel.errors import Conflict, NotFound
 from polis.kernel.time import Window, ensure_utc, utc_now
 from polis.policies.certificate import (
@@ -44,6 +56,7 @@ from polis.policies.certificate import (
     CertificateVerification,
     Insurer,
     PresentedCertificate,
+    content_from_canonical,
     content_sha256,
     verify_certificate,
 )
@@ -59,6 +72,7 @@ from polis.store.uow import UnitOfWork
 __all__ = [
     "DEMO_INSURER",
     "CertificateIssuer",
+    "CertificateProofView",
     "CertificateView",
     "RevokeIn",
     "VerificationView",
@@ -67,6 +81,8 @@ __all__ = [
     "certificate_view",
     "get_certificate",
     "issue_certificate",
+    "proof_view",
+    "register_signing_key",
     "revoke_certificate",
     "revoke_window_certificates",
     "verify_number",
@@ -113,10 +129,22 @@ class CertificateView(_Strict):
     content_sha256: str
     signature: str
     key_id: str
-    pdf_sha256: str
-    pdf_size: int
+    pdf_sha256: str | None = Field(
+        description="SHA-256 of the PDF; null until its first download renders it"
+    )
+    pdf_size: int | None
     content: dict[str, Any] = Field(description="the certified content (canonical JSON)")
     links: dict[str, str]
+
+
+class CertificateProofView(_Strict):
+    """What makes a certificate checkable at once: the SHA-256 of its canonical content and the
+    Ed25519 signature over it, with the signing key's id (``docs/certificates.md``)."""
+
+    number: str
+    content_sha256: str
+    signature: str
+    key_id: str
 
 
 class VerificationView(_Strict):
@@ -149,8 +177,9 @@ def certificate_links(number: str, public_base_url: str = "") -> dict[str, str]:
     return links
 
 
-def _register_key(uow: UnitOfWork, signer: CertificateSigner, now: datetime) -> None:
-    if uow.ondemand.signing_key(signer.key_id) is None:
+def register_signing_key(uow: UnitOfWork, signer: CertificateSigner, now: datetime) -> None:
+    """Keep the signer's public key under its key id (once; no commit)."""
+    if not uow.ondemand.has_signing_key(signer.key_id):
         uow.ondemand.add(
             OnDemandSigningKeyRow(
                 key_id=signer.key_id,
@@ -169,12 +198,14 @@ def issue_certificate(
     window_id: str,
     subscription_id: str,
     now: datetime,
+    key_registered: bool = False,
 ) -> OnDemandCertificateRow:
-    """Sign, render and store ``content`` in the open unit of work (no commit); publishes
-    ``certificate.issued``."""
+    """Sign and store ``content`` in the open unit of work (no commit; the PDF is rendered at the
+    first download); publishes ``certificate.issued``. ``key_registered``: the caller already ran
+    :func:`register_signing_key` in this unit of work."""
     signed = issuer.signer.sign(content)
-    pdf = render_certificate_pdf(signed, public_base_url=issuer.public_base_url)
-    _register_key(uow, issuer.signer, now)
+    if not key_registered:
+        register_signing_key(uow, issuer.signer, now)
     row = OnDemandCertificateRow(
         number=signed.number,
         tenant_id=tenant_id,
@@ -191,11 +222,11 @@ def issue_certificate(
         issued_at=content.issued_at,
         revoked_at=None,
         revocation_reason=None,
-        pdf_sha256=hashlib.sha256(pdf).hexdigest(),
-        pdf_size=len(pdf),
+        pdf_sha256=None,
+        pdf_size=None,
+        public_base_url=issuer.public_base_url,
     )
     uow.ondemand.add(row)
-    uow.ondemand.add(OnDemandCertificatePdfRow(number=row.number, tenant_id=tenant_id, pdf=pdf))
     outbox.publish(
         uow,
         tenant_id=tenant_id,
@@ -207,10 +238,20 @@ def issue_certificate(
             "policy_id": row.policy_id,
             "period": {"start": row.period_start, "end": row.period_end},
             "content_sha256": row.content_sha256,
-            "pdf_sha256": row.pdf_sha256,
+            "signature": row.signature,
+            "key_id": row.key_id,
         },
     )
     return row
+
+
+def proof_view(row: OnDemandCertificateRow) -> CertificateProofView:
+    return CertificateProofView(
+        number=row.number,
+        content_sha256=row.content_sha256,
+        signature=row.signature,
+        key_id=row.key_id,
+    )
 
 
 def revoke_window_certificates(
@@ -263,16 +304,53 @@ def get_certificate(
 
 
 def certificate_pdf(uow: UnitOfWork, tenant_id: str, number: str) -> tuple[bytes, str]:
-    """The PDF as issued and its SHA-256 (checked: a stored PDF that changed is refused)."""
+    """The certificate's PDF and its SHA-256: rendered from the signed record and stored at the
+    first call, the stored bytes afterwards (checked: a stored PDF that changed is refused)."""
     with uow:
         row = _require(uow, tenant_id, number)
         stored = uow.ondemand.certificate_pdf(row.number)
-        if stored is None or hashlib.sha256(stored.pdf).hexdigest() != row.pdf_sha256:
-            raise Conflict(
-                f"the stored PDF of {row.number} does not match its SHA-256",
-                code="certificate.pdf_corrupted",
-            )
-        return bytes(stored.pdf), row.pdf_sha256
+        if stored is not None:
+            return _checked(row, bytes(stored.pdf))
+        pdf = _render(row)
+        digest = hashlib.sha256(pdf).hexdigest()
+        stored_now = OnDemandCertificatePdfRow(number=row.number, tenant_id=row.tenant_id, pdf=pdf)
+        if uow.ondemand.add_certificate_pdf(stored_now):
+            row.pdf_sha256, row.pdf_size = digest, len(pdf)
+            uow.commit()
+            return pdf, digest
+    return _stored_pdf(uow, tenant_id, number)  # a concurrent first download stored it first
+
+
+def _stored_pdf(uow: UnitOfWork, tenant_id: str, number: str) -> tuple[bytes, str]:
+    with uow:
+        row = _require(uow, tenant_id, number)
+        stored = uow.ondemand.certificate_pdf(row.number)
+        if stored is None:  # pragma: no cover - the other download committed it
+            raise Conflict(f"the PDF of {row.number} is not stored", code="certificate.pdf_missing")
+        return _checked(row, bytes(stored.pdf))
+
+
+def _checked(row: OnDemandCertificateRow, pdf: bytes) -> tuple[bytes, str]:
+    if row.pdf_sha256 is None or hashlib.sha256(pdf).hexdigest() != row.pdf_sha256:
+        raise Conflict(
+            f"the stored PDF of {row.number} does not match its SHA-256",
+            code="certificate.pdf_corrupted",
+        )
+    return pdf, row.pdf_sha256
+
+
+def _render(row: OnDemandCertificateRow) -> bytes:
+    """The PDF of the stored record (refused when the stored content does not match its hash)."""
+    data = row.content.encode("utf-8")
+    if content_sha256(data) != row.content_sha256:
+        raise Conflict(
+            f"the stored content of {row.number} does not match its SHA-256",
+            code="certificate.content_corrupted",
+        )
+    signed = SignedCertificate(
+        content_from_canonical(data), data, row.content_sha256, row.signature, row.key_id
+    )
+    return render_certificate_pdf(signed, public_base_url=row.public_base_url or "")
 
 
 def _public_key(uow: UnitOfWork, signer: CertificateSigner, key_id: str) -> Ed25519PublicKey | None:

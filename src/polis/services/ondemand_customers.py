@@ -8,6 +8,7 @@ Each use case runs in one unit of work and commits once, with an audit entry on 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -29,7 +30,7 @@ from polis.ondemand.customers import (
 )
 from polis.ondemand.limits import CustomerHistory, CustomerLimits, limits_for
 from polis.services import audit
-from polis.store.tables_ondemand import OnDemandCustomerRow
+from polis.store.tables_ondemand import OnDemandCustomerRow, OnDemandWindowRow
 from polis.store.uow import UnitOfWork
 
 __all__ = [
@@ -144,9 +145,17 @@ def customer_of(row: OnDemandCustomerRow) -> Customer:
     )
 
 
-def customer_history(uow: UnitOfWork, row: OnDemandCustomerRow, now: datetime) -> CustomerHistory:
-    """What the limits read: completed windows, those with a claim, claims in 12 months."""
-    windows = [w for w in uow.ondemand.windows_of_customer(row.id) if w.state != "cancelled"]
+def customer_history(
+    uow: UnitOfWork,
+    row: OnDemandCustomerRow,
+    now: datetime,
+    windows: Sequence[OnDemandWindowRow] | None = None,
+) -> CustomerHistory:
+    """What the limits read: completed windows, those with a claim, claims in 12 months
+    (``windows``: the customer's windows when the caller has read them already)."""
+    if windows is None:
+        windows = uow.ondemand.windows_of_customer(row.id)
+    windows = [w for w in windows if w.state != "cancelled"]
     completed = [w for w in windows if w.ends_at <= now]
     claims = uow.ondemand.claims_of_policies(sorted({w.policy_id for w in windows}))
     with_claims = sum(

@@ -30,6 +30,10 @@ opens a window until the partner's ``expected_end`` (else 24 hours, within the p
 stop closes it (or extends it to a late return); a stop before its start is held; duplicates under
 another key replay the first decision.
 
+**Jobs** (:mod:`polis.services.jobs`, ``polis worker``): :func:`tick_device` lets time pass for a
+device that sent no ping (buffered pings processed, a silence closes its window);
+:func:`flag_orphan_stop` flags a partner's stop that waited too long for its start.
+
 Trigger instants may lie in the recent past (the window is dated by the ping or by the partner's
 time): at most ``max_backdate`` (24 hours by default) before now, else ``trigger.too_late``.
 
@@ -87,13 +91,16 @@ from polis.ondemand.triggers_geofence import (
     TrackerPhase,
     TrackerState,
     receive_pings,
+    tick_tracker,
 )
 from polis.ondemand.triggers_partner import (
     PartnerAction,
     PartnerCall,
     PartnerCallKind,
+    PartnerDecision,
     PartnerRefState,
     PartnerRules,
+    check_partner_timeout,
     handle_partner_call,
 )
 from polis.ondemand.windows import WindowState
@@ -139,6 +146,7 @@ __all__ = [
     "ReminderReport",
     "SyncView",
     "fetch_ics",
+    "flag_orphan_stop",
     "handle_partner_event",
     "import_ics",
     "receive_device_pings",
@@ -146,6 +154,7 @@ __all__ = [
     "set_geofence",
     "sync_calendar_url",
     "sync_missions",
+    "tick_device",
 ]
 
 DEFAULT_MAX_BACKDATE = timedelta(hours=24)
@@ -919,18 +928,7 @@ def receive_device_pings(
     def run() -> PingsView:
         with uow:
             ctx = load_context(uow, tenant_id, subscription_id, for_update=True)
-            fence_row = uow.ondemand.geofence(ctx.subscription.id)
-            if fence_row is None:
-                raise NotFound(
-                    f"subscription {ctx.subscription.id} has no geofence: PUT it first",
-                    field="geofence",
-                    code="geofence.not_found",
-                )
-            settings = GeofenceIn.model_validate(
-                {"geometry": json.loads(fence_row.geometry), **json.loads(fence_row.settings)}
-            )
-            fence = Geofence.from_geojson(settings.geometry, buffer_m=settings.buffer_m)
-            rules = settings.rules()
+            fence_row, fence, rules = _fence_of(uow, ctx)
             tracker = uow.ondemand.tracker(ctx.subscription.id, given.device_ref, for_update=True)
             if tracker is None:
                 tracker = OnDemandTrackerRow(
@@ -972,6 +970,93 @@ def receive_device_pings(
                 duplicate=counts[PingOutcome.DUPLICATE],
                 late=counts[PingOutcome.LATE],
                 inaccurate=counts[PingOutcome.INACCURATE],
+                phase=step.state.phase.value,
+                decisions=decisions,
+                window=(
+                    None
+                    if open_window is None
+                    else window_view(uow, open_window, moment, issuer.public_base_url)
+                ),
+            )
+            uow.commit()
+        return view
+
+    return retrying(run)
+
+
+def _fence_of(
+    uow: UnitOfWork, ctx: SubscriptionContext
+) -> tuple[OnDemandGeofenceRow, Geofence, GeofenceRules]:
+    """The subscription's stored geofence: its row, polygons and rules (``geofence.not_found``)."""
+    fence_row = uow.ondemand.geofence(ctx.subscription.id)
+    if fence_row is None:
+        raise NotFound(
+            f"subscription {ctx.subscription.id} has no geofence: PUT it first",
+            field="geofence",
+            code="geofence.not_found",
+        )
+    settings = GeofenceIn.model_validate(
+        {"geometry": json.loads(fence_row.geometry), **json.loads(fence_row.settings)}
+    )
+    fence = Geofence.from_geojson(settings.geometry, buffer_m=settings.buffer_m)
+    return fence_row, fence, settings.rules()
+
+
+def tick_device(
+    uow: UnitOfWork,
+    tenant_id: str,
+    subscription_id: str,
+    device_ref: str,
+    actor: str,
+    *,
+    issuer: CertificateIssuer,
+    now: datetime | None = None,
+    max_backdate: timedelta = DEFAULT_MAX_BACKDATE,
+) -> PingsView | None:
+    """Let time pass for a device that sent no ping (a job, every few seconds): the buffered pings
+    older than the lateness are processed and a silence closes the device's window
+    (:func:`~polis.ondemand.triggers_geofence.tick_tracker`). ``None`` when nothing changed
+    (ticking again at the same instant changes nothing)."""
+    moment = _now(now)
+
+    def run() -> PingsView | None:
+        with uow:
+            ctx = load_context(uow, tenant_id, subscription_id, for_update=True)
+            tracker = uow.ondemand.tracker(ctx.subscription.id, device_ref, for_update=True)
+            if tracker is None:
+                return None
+            fence_row, fence, rules = _fence_of(uow, ctx)
+            state = TrackerState.from_json(json.loads(tracker.state))
+            step = tick_tracker(state, moment, fence, rules)
+            if step.state == state:
+                return None
+            decisions = _apply_geofence(
+                uow,
+                ctx,
+                issuer,
+                tracker,
+                fence_row.object_ref,
+                step.decisions,
+                step.state,
+                rules,
+                actor=actor,
+                now=moment,
+                max_backdate=max_backdate,
+            )
+            tracker.state = json.dumps(step.state.to_json())
+            tracker.updated_at = moment
+            open_window = (
+                None
+                if tracker.window_id is None
+                else uow.ondemand.window(tenant_id, tracker.window_id)
+            )
+            view = PingsView(
+                subscription_id=ctx.subscription.id,
+                device_ref=device_ref,
+                accepted=0,
+                duplicate=0,
+                late=0,
+                inaccurate=0,
                 phase=step.state.phase.value,
                 decisions=decisions,
                 window=(
@@ -1279,6 +1364,62 @@ def _apply_partner(
         stop_at = _effective(end, now, max_backdate, "at")
         _close_window(uow, ctx, issuer, ref.window_id, stop_at, actor=actor, now=now)
     return None
+
+
+def flag_orphan_stop(
+    uow: UnitOfWork,
+    tenant_id: str,
+    partner_ref: str,
+    actor: str,
+    *,
+    now: datetime | None = None,
+    rules: PartnerRules | None = None,
+) -> PartnerDecision | None:
+    """Flag a partner's stop that has waited ``orphan_stop_after`` for its start (a job): the
+    reference becomes ``stop_orphaned`` (a later start still records the rental), audited, with
+    the event ``partner.stop_orphaned`` for a human to look at. Once: ``None`` when not due or
+    flagged already."""
+    moment = _now(now)
+
+    def run() -> PartnerDecision | None:
+        with uow:
+            ref = uow.ondemand.partner_ref(tenant_id, partner_ref, for_update=True)
+            if ref is None:
+                return None
+            state = PartnerRefState.from_json(json.loads(ref.state))
+            step = check_partner_timeout(state, moment, rules or PartnerRules())
+            if step is None:
+                return None
+            ref.state = json.dumps(step.state.to_json())
+            ref.updated_at = moment
+            decision = step.decision
+            audit.record(
+                uow,
+                tenant_id=tenant_id,
+                actor=actor,
+                action="partner.stop_orphaned",
+                entity_type="partner_ref",
+                entity_id=partner_ref[:64],
+                data={"decision": decision.to_json(), "subscription_id": ref.subscription_id},
+                at=moment,
+            )
+            outbox.publish(
+                uow,
+                tenant_id=tenant_id,
+                event_type="partner.stop_orphaned",
+                payload={
+                    "partner_ref": partner_ref,
+                    "subscription_id": ref.subscription_id,
+                    "object_ref": ref.object_ref,
+                    "stop_at": decision.end,
+                    "stop_received_at": state.stop_received_at,
+                    "reason": decision.reason,
+                },
+            )
+            uow.commit()
+        return decision
+
+    return retrying(run)
 
 
 # --- reminders ------------------------------------------------------------------------------------

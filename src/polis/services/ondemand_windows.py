@@ -1,12 +1,17 @@
 """Cover windows of on-demand subscriptions: activate (now or scheduled), extend, stop early,
 cancel, cover status, and the ``window.expired`` events.
 
-**One activation = one transaction**: the window, its ledger charge, its signed certificate (PDF
-included), the item's policy windows (what a claim is checked against), the audit entry and the
-outbox events (``window.activated``, ``certificate.issued``) are committed together or not at all.
+**One activation = one transaction**: the window, its ledger charge, its signed certificate
+(canonical content, SHA-256, Ed25519 signature: checkable at once), the item's policy windows (what
+a claim is checked against), the audit entry and the outbox events (``window.activated``,
+``certificate.issued``) are committed together or not at all. The certificate's PDF, a pure
+function of the signed record, is rendered at its first download
+(:func:`polis.services.ondemand_certificates.certificate_pdf`), outside this transaction.
 Activations of one subscription queue on its row (``SELECT … FOR UPDATE``), because each reads the
 item's usage book (the time already paid for, charged per local day, the days whose fee is paid):
-overlapping windows are never billed twice, even when activated at the same instant.
+overlapping windows are never billed twice, even when activated at the same instant. The window
+and certificate numbers come from counters shared by all activations (gapless, locked until the
+commit): they are taken last, after every read (see :func:`open_row`).
 
 The ``*_row`` functions are the steps inside an open unit of work, shared with the triggers
 (:mod:`polis.services.ondemand_triggers`): they take ``now`` — the instant the decision takes
@@ -34,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from polis.calc._base import parse_request
 from polis.kernel.errors import Conflict, InvalidInput, NotFound
-from polis.kernel.time import ensure_utc, local_midnight, to_local, utc_now
+from polis.kernel.time import Window, ensure_utc, local_midnight, to_local, utc_now
 from polis.ondemand.activation import (
     Activation,
     Cancellation,
@@ -59,8 +64,11 @@ from polis.ondemand.windows import CoverWindow, WindowState, cover_status, parse
 from polis.services import audit, outbox
 from polis.services.ondemand_certificates import (
     CertificateIssuer,
+    CertificateProofView,
     certificate_links,
     issue_certificate,
+    proof_view,
+    register_signing_key,
     revoke_window_certificates,
 )
 from polis.services.ondemand_customers import customer_history
@@ -102,6 +110,8 @@ __all__ = [
 
 ZERO = Decimal("0.00")
 T = TypeVar("T")
+#: the id a window is priced under before its number is taken (``open_row``)
+_PROVISIONAL_ID = "WIN-PROVISIONAL"
 
 
 class _Strict(BaseModel):
@@ -179,6 +189,10 @@ class ActivationView(_Strict):
     window: WindowView
     price: PriceView
     certificate: str
+    certificate_proof: CertificateProofView = Field(
+        description="the certificate's content hash and Ed25519 signature: checkable at once "
+        "(the PDF is rendered at its first download)"
+    )
     links: dict[str, str]
 
 
@@ -260,12 +274,19 @@ def _refund_view(refund: Refund) -> PriceView:
 def window_view(
     uow: UnitOfWork, row: OnDemandWindowRow, now: datetime, public_base_url: str = ""
 ) -> WindowView:
-    window = window_of(row)
     certificates = uow.ondemand.certificates_of_window(row.id)
     latest = certificates[-1].number if certificates else None
+    return _window_view(row, now, public_base_url, latest)
+
+
+def _window_view(
+    row: OnDemandWindowRow, now: datetime, public_base_url: str, certificate: str | None
+) -> WindowView:
+    """The window as the API shows it, ``certificate`` its latest certificate."""
+    window = window_of(row)
     links = {"self": f"/v1/windows/{row.id}"}
-    if latest is not None:
-        links |= certificate_links(latest, public_base_url)
+    if certificate is not None:
+        links |= certificate_links(certificate, public_base_url)
     return WindowView(
         id=row.id,
         subscription_id=row.subscription_id,
@@ -283,7 +304,7 @@ def window_view(
         source=row.source,
         source_ref=row.source_ref,
         created_at=row.created_at,
-        certificate=latest,
+        certificate=certificate,
         links=links,
     )
 
@@ -384,17 +405,24 @@ def _add_ledger(
     return row
 
 
-def _sync_policy(uow: UnitOfWork, ctx: SubscriptionContext, object_ref: str) -> str:
-    """Write the item's live windows into its policy's cover terms; the new terms' SHA-256."""
+def _sync_policy(
+    uow: UnitOfWork,
+    ctx: SubscriptionContext,
+    object_ref: str,
+    windows: Sequence[Window] | None = None,
+) -> str:
+    """Write the item's live windows (read again unless given) into its policy's cover terms; the
+    new terms' SHA-256."""
     policy_id = ctx.policy_of(object_ref)
     policy = uow.policies.get(ctx.tenant_id, policy_id)
     if policy is None:  # pragma: no cover - created with the subscription
         raise NotFound(f"no policy {policy_id!r}", code="policy.not_found")
-    windows = [
-        window_of(r).window
-        for r in uow.ondemand.windows_of_object(ctx.subscription.id, object_ref)
-        if r.state != WindowState.CANCELLED.value
-    ]
+    if windows is None:
+        windows = [
+            window_of(r).window
+            for r in uow.ondemand.windows_of_object(ctx.subscription.id, object_ref)
+            if r.state != WindowState.CANCELLED.value
+        ]
     covers = policy_covers(
         ctx.entry.product, ctx.terms.terms, ctx.subscription, windows, lang=ctx.language
     )
@@ -409,15 +437,29 @@ def _window_paid(uow: UnitOfWork, window_id: str) -> tuple[Decimal, Decimal]:
     return sum((e.total for e in entries), ZERO), sum((e.taxes for e in entries), ZERO)
 
 
+def _before_certificate(
+    uow: UnitOfWork, ctx: SubscriptionContext, issuer: CertificateIssuer, now: datetime
+) -> str | None:
+    """What a certificate needs from the database besides its number (read before the number is
+    taken): the signing key registered; the geofence named on it, if the subscription has one."""
+    register_signing_key(uow, issuer.signer, now)
+    geofence = uow.ondemand.geofence(ctx.subscription.id)
+    return (ctx.subscription.geofence_ref or "geofence") if geofence else None
+
+
 def _certify(
     uow: UnitOfWork,
     ctx: SubscriptionContext,
     issuer: CertificateIssuer,
     window: CoverWindow,
     now: datetime,
+    *,
+    paid: tuple[Decimal, Decimal],
+    geofence: str | None,
 ) -> OnDemandCertificateRow:
-    total, taxes = _window_paid(uow, window.id)
-    geofence = uow.ondemand.geofence(ctx.subscription.id)
+    """Number, sign and store the certificate of ``window`` (``paid``: its total and taxes so far;
+    the caller ran :func:`_before_certificate`)."""
+    total, taxes = paid
     content = certificate_content(
         number=str(uow.ids.next("ATT", now.year)),
         policy_number=ctx.policy_of(window.object_ref),
@@ -431,7 +473,7 @@ def _certify(
         price_taxes=min(max(taxes, ZERO), max(total, ZERO)),
         issued_at=now,
         language=ctx.language,
-        geofence=(ctx.subscription.geofence_ref or "geofence") if geofence else None,
+        geofence=geofence,
     )
     return issue_certificate(
         uow,
@@ -441,6 +483,7 @@ def _certify(
         window_id=window.id,
         subscription_id=ctx.subscription.id,
         now=now,
+        key_registered=True,
     )
 
 
@@ -502,34 +545,56 @@ def open_row(
     source_ref: str | None = None,
     recorded_at: datetime | None = None,
 ) -> tuple[OnDemandWindowRow, Activation, OnDemandCertificateRow]:
-    """Open, price, store and certify a window (no commit)."""
+    """Open, price, store and certify a window (no commit).
+
+    Everything that reads is done first, and the window is priced (refusals raised) with a
+    provisional id; only then are the window and certificate numbers taken. Those counters are
+    shared by every activation of every tenant and stay locked until the commit, so what runs after
+    them is kept to the writes: the window, its charge, the signed certificate, the audit entry and
+    the events.
+    """
     real_now = recorded_at or now
     item = ctx.subscription.item(object_ref)
     state = _object_state(uow, ctx.subscription.id, item.ref)
     book = book_of(item.ref, state.windows, state.charges, state.refunds)
     day = to_local(now).date()
-    today = uow.ondemand.live_windows_created_between(
-        ctx.customer.id, local_midnight(day), local_midnight(day + timedelta(days=1))
+    since, until = local_midnight(day), local_midnight(day + timedelta(days=1))
+    customer_windows = uow.ondemand.windows_of_customer(ctx.customer.id)
+    today = sum(  # the customer's live windows created on the local day (daily limit)
+        1
+        for w in customer_windows
+        if since <= w.created_at < until and w.state != WindowState.CANCELLED.value
     )
-    limits = limits_for(ctx.customer, customer_history(uow, ctx.customer_row, now), at=now)
-    result = activate(
-        ctx.subscription,
-        ctx.customer,
-        limits,
-        ctx.card,
-        ctx.terms.terms,
-        window_id=str(uow.ids.next("WIN", now.year)),
-        now=now,
-        book=book,
-        volume=_month_volume(uow, ctx, now),
-        activations_today=today,
-        object_ref=item.ref,
-        start=start,
-        end=end,
-        duration=duration,
-        source=source,
-        source_ref=source_ref,
-    )
+    history = customer_history(uow, ctx.customer_row, now, customer_windows)
+    limits = limits_for(ctx.customer, history, at=now)
+    volume = _month_volume(uow, ctx, now)
+
+    def priced(window_id: str) -> Activation:
+        return activate(
+            ctx.subscription,
+            ctx.customer,
+            limits,
+            ctx.card,
+            ctx.terms.terms,
+            window_id=window_id,
+            now=now,
+            book=book,
+            volume=volume,
+            activations_today=today,
+            object_ref=item.ref,
+            start=start,
+            end=end,
+            duration=duration,
+            source=source,
+            source_ref=source_ref,
+        )
+
+    planned = priced(_PROVISIONAL_ID).window
+    live = [w.window for w in state.windows if w.state is not WindowState.CANCELLED]
+    policy_sha = _sync_policy(uow, ctx, item.ref, [*live, planned.window])
+    geofence = _before_certificate(uow, ctx, issuer, real_now)
+    # from here on, writes only (the WIN and ATT counters are held until the commit)
+    result = priced(str(uow.ids.next("WIN", now.year)))
     window = result.window
     row = OnDemandWindowRow(
         id=window.id,
@@ -549,7 +614,7 @@ def open_row(
         expired_notified_at=None,
     )
     uow.ondemand.add(row)
-    _add_ledger(
+    ledger = _add_ledger(
         uow,
         ctx,
         window,
@@ -560,8 +625,15 @@ def open_row(
         detail=charge_to_json(result.charge),
         now=real_now,
     )
-    policy_sha = _sync_policy(uow, ctx, window.object_ref)
-    certificate = _certify(uow, ctx, issuer, window, real_now)
+    certificate = _certify(
+        uow,
+        ctx,
+        issuer,
+        window,
+        real_now,
+        paid=(ledger.total, ledger.taxes),
+        geofence=geofence,
+    )
     _record(
         uow,
         ctx,
@@ -630,7 +702,9 @@ def extend_row(
         now=real_now,
     )
     policy_sha = _sync_policy(uow, ctx, row.object_ref)
-    certificate = _certify(uow, ctx, issuer, result.window, real_now)
+    geofence = _before_certificate(uow, ctx, issuer, real_now)
+    paid = _window_paid(uow, row.id)
+    certificate = _certify(uow, ctx, issuer, result.window, real_now, paid=paid, geofence=geofence)
     _record(
         uow,
         ctx,
@@ -780,6 +854,23 @@ def cancel_row(
 # --- use cases ------------------------------------------------------------------------------------
 
 
+def _activation_view(
+    row: OnDemandWindowRow,
+    charge: Charge,
+    certificate: OnDemandCertificateRow,
+    now: datetime,
+    issuer: CertificateIssuer,
+) -> ActivationView:
+    return ActivationView(
+        window=_window_view(row, now, issuer.public_base_url, certificate.number),
+        price=_charge_view(charge),
+        certificate=certificate.number,
+        certificate_proof=proof_view(certificate),
+        links={"window": f"/v1/windows/{row.id}"}
+        | certificate_links(certificate.number, issuer.public_base_url),
+    )
+
+
 def activate_window(
     uow: UnitOfWork,
     tenant_id: str,
@@ -809,13 +900,7 @@ def activate_window(
                 end=end,
                 duration=given.duration,
             )
-            view = ActivationView(
-                window=window_view(uow, row, moment, issuer.public_base_url),
-                price=_charge_view(result.charge),
-                certificate=certificate.number,
-                links={"window": f"/v1/windows/{row.id}"}
-                | certificate_links(certificate.number, issuer.public_base_url),
-            )
+            view = _activation_view(row, result.charge, certificate, moment, issuer)
             uow.commit()
         return view
 
@@ -843,13 +928,7 @@ def extend_window(
             result, certificate = extend_row(
                 uow, ctx, issuer, row, new_end, actor=actor, now=moment
             )
-            view = ActivationView(
-                window=window_view(uow, row, moment, issuer.public_base_url),
-                price=_charge_view(result.charge),
-                certificate=certificate.number,
-                links={"window": f"/v1/windows/{row.id}"}
-                | certificate_links(certificate.number, issuer.public_base_url),
-            )
+            view = _activation_view(row, result.charge, certificate, moment, issuer)
             uow.commit()
         return view
 

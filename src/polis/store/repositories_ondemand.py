@@ -16,8 +16,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Protocol
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, not_, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from polis.store.tables_claims import ClaimRow
@@ -38,6 +40,9 @@ from polis.store.tables_ondemand import (
 )
 
 __all__ = ["OnDemandRepository", "SqlOnDemandRepository"]
+
+#: signing keys known to be stored, per engine (``has_signing_key``)
+_KNOWN_SIGNING_KEYS: WeakKeyDictionary[object, set[str]] = WeakKeyDictionary()
 
 
 class OnDemandRepository(Protocol):
@@ -100,7 +105,9 @@ class OnDemandRepository(Protocol):
     def certificate_unscoped(self, number: str) -> OnDemandCertificateRow | None: ...
     def certificates_of_window(self, window_id: str) -> list[OnDemandCertificateRow]: ...
     def certificate_pdf(self, number: str) -> OnDemandCertificatePdfRow | None: ...
+    def add_certificate_pdf(self, row: OnDemandCertificatePdfRow) -> bool: ...
     def signing_key(self, key_id: str) -> OnDemandSigningKeyRow | None: ...
+    def has_signing_key(self, key_id: str) -> bool: ...
 
     # triggers
     def calendar(
@@ -116,6 +123,13 @@ class OnDemandRepository(Protocol):
         self, tenant_id: str, partner_ref: str, *, for_update: bool = False
     ) -> OnDemandPartnerRefRow | None: ...
     def reminders(self, subscription_id: str) -> list[OnDemandReminderRow]: ...
+
+    # jobs (every tenant)
+    def trackers_to_tick(self, limit: int) -> list[OnDemandTrackerRow]: ...
+    def partner_refs_with_pending_stop(self, limit: int) -> list[OnDemandPartnerRefRow]: ...
+    def calendars_to_resync(
+        self, synced_before: datetime, limit: int
+    ) -> list[OnDemandCalendarRow]: ...
 
 
 class SqlOnDemandRepository:
@@ -326,8 +340,30 @@ class SqlOnDemandRepository:
     def certificate_pdf(self, number: str) -> OnDemandCertificatePdfRow | None:
         return self._session.get(OnDemandCertificatePdfRow, number)
 
+    def add_certificate_pdf(self, row: OnDemandCertificatePdfRow) -> bool:
+        """Store a rendered PDF; ``False`` (nothing stored) when its certificate has one already."""
+        try:
+            with self._session.begin_nested():
+                self._session.add(row)
+                self._session.flush()
+        except IntegrityError:
+            return False
+        return True
+
     def signing_key(self, key_id: str) -> OnDemandSigningKeyRow | None:
         return self._session.get(OnDemandSigningKeyRow, key_id)
+
+    def has_signing_key(self, key_id: str) -> bool:
+        """Whether ``key_id`` is stored. Signing keys are never deleted, so a key found once is
+        remembered for the engine (one query per engine and key, not one per certificate)."""
+        engine = self._session.get_bind()
+        known = _KNOWN_SIGNING_KEYS.setdefault(engine, set())
+        if key_id in known:
+            return True
+        if self.signing_key(key_id) is None:
+            return False
+        known.add(key_id)
+        return True
 
     # --- triggers ----------------------------------------------------------------------------
 
@@ -390,3 +426,48 @@ class SqlOnDemandRepository:
             OnDemandReminderRow.subscription_id == subscription_id
         )
         return list(self._session.scalars(query.order_by(OnDemandReminderRow.id)))
+
+    # --- jobs (every tenant: the rows are handed to use cases scoped by their tenant) ------------
+
+    def trackers_to_tick(self, limit: int) -> list[OnDemandTrackerRow]:
+        """Trackers that time alone may move: a device not simply outside (arriving, inside,
+        leaving) or with pings still buffered; least recently updated first. (The state is JSON
+        written by ``json.dumps``; the use case decides on the parsed state.)"""
+        state = OnDemandTrackerRow.state
+        idle = and_(state.like('%"phase": "outside"%'), state.like('%"pending": []%'))
+        query = (
+            select(OnDemandTrackerRow)
+            .where(not_(idle))
+            .order_by(OnDemandTrackerRow.updated_at, OnDemandTrackerRow.id)
+            .limit(limit)
+        )
+        return list(self._session.scalars(query))
+
+    def partner_refs_with_pending_stop(self, limit: int) -> list[OnDemandPartnerRefRow]:
+        """Partner references holding a stop that still waits for its start."""
+        query = (
+            select(OnDemandPartnerRefRow)
+            .where(
+                OnDemandPartnerRefRow.window_id.is_(None),
+                OnDemandPartnerRefRow.state.like('%"status": "stop_pending"%'),
+            )
+            .order_by(OnDemandPartnerRefRow.updated_at, OnDemandPartnerRefRow.id)
+            .limit(limit)
+        )
+        return list(self._session.scalars(query))
+
+    def calendars_to_resync(self, synced_before: datetime, limit: int) -> list[OnDemandCalendarRow]:
+        """Calendars fetched from a URL and not synced since ``synced_before``; never synced or
+        least recently synced first."""
+        synced = OnDemandCalendarRow.last_synced_at
+        query = (
+            select(OnDemandCalendarRow)
+            .where(
+                OnDemandCalendarRow.source == "url",
+                OnDemandCalendarRow.url.is_not(None),
+                or_(synced.is_(None), synced <= synced_before),
+            )
+            .order_by(synced.is_not(None), synced, OnDemandCalendarRow.id)
+            .limit(limit)
+        )
+        return list(self._session.scalars(query))

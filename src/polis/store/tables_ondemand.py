@@ -164,7 +164,8 @@ class OnDemandLedgerRow(Base):
 
 
 class OnDemandCertificateRow(Base):
-    """A certificate: its canonical content (UTF-8 JSON), hash, Ed25519 signature and key id."""
+    """A certificate: its canonical content (UTF-8 JSON), hash, Ed25519 signature and key id; the
+    PDF (a pure function of these and of ``public_base_url``) is rendered at its first download."""
 
     __tablename__ = "ondemand_certificates"
 
@@ -183,8 +184,9 @@ class OnDemandCertificateRow(Base):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revocation_reason: Mapped[str | None] = mapped_column(Text)
-    pdf_sha256: Mapped[str] = mapped_column(String(64))
-    pdf_size: Mapped[int] = mapped_column(Integer)
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))  # NULL until first rendered
+    pdf_size: Mapped[int | None] = mapped_column(Integer)
+    public_base_url: Mapped[str | None] = mapped_column(String(2000))  # what the QR code points to
 
 
 class OnDemandCertificatePdfRow(Base):

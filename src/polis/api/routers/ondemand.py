@@ -81,8 +81,18 @@ def clock_of(request: Request) -> datetime:
     return ensure_utc(clock()) if clock is not None else utc_now()
 
 
-Issuer = Annotated[CertificateIssuer, Depends(certificate_issuer)]
-Now = Annotated[datetime, Depends(clock_of)]
+async def _issuer(request: Request) -> CertificateIssuer:
+    """:func:`certificate_issuer` as a dependency run on the event loop (it does no I/O after the
+    first call): a plain ``def`` dependency costs a hop to the thread pool on every request."""
+    return certificate_issuer(request)
+
+
+async def _clock(request: Request) -> datetime:
+    return clock_of(request)
+
+
+Issuer = Annotated[CertificateIssuer, Depends(_issuer)]
+Now = Annotated[datetime, Depends(_clock)]
 
 
 def _json_example(example: Any) -> dict[str, Any]:

@@ -1,11 +1,16 @@
 """Webhook endpoints and their deliveries (API key; a tenant only sees its own: another tenant's
-endpoint or delivery answers 404, exactly like a missing one). ``docs/webhooks.md``."""
+endpoint or delivery answers 404, exactly like a missing one). ``docs/webhooks.md``.
+
+Also the delivery worker and the periodic jobs built from the settings (shared with ``polis
+webhooks deliver`` and ``polis worker``), and the server's background task that runs them.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -15,9 +20,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from polis.api.deps import CurrentPrincipal, new_uow
 from polis.api.idempotency import IDEMPOTENCY_RESPONSES, IdempotencyKey, idempotent
 from polis.config import Settings
+from polis.kernel.errors import PolisError
 from polis.logs import get_logger
+from polis.notify.mail import mail_sender_from_settings
 from polis.notify.webhooks import webhook_sender_from_settings
+from polis.ondemand.triggers_partner import PartnerRules
+from polis.policies.certificate import Insurer
 from polis.services import webhooks
+from polis.services.jobs import JOB_NAMES, Jobs, JobSettings, Tick
+from polis.services.ondemand_certificates import CertificateIssuer
+from polis.services.ondemand_triggers import FetchLimits
+from polis.services.signing_keys import certificate_signer
 from polis.services.webhooks import (
     CreatedEndpoint,
     DeliveryStatus,
@@ -29,7 +42,7 @@ from polis.services.webhooks import (
 )
 from polis.store import SqlUnitOfWork, UnitOfWork
 
-__all__ = ["background_worker", "router", "worker_from_settings"]
+__all__ = ["background_worker", "jobs_from_settings", "log_tick", "router", "worker_from_settings"]
 
 log = get_logger("polis.webhooks")
 
@@ -165,40 +178,95 @@ def worker_from_settings(
     return Worker(uow_factory, webhook_sender_from_settings(settings), policy, limit=limit)
 
 
+def jobs_from_settings(
+    settings: Settings,
+    uow_factory: Callable[[], UnitOfWork],
+    *,
+    jobs: Collection[str] = JOB_NAMES,
+    limit: int = 100,
+) -> Jobs:
+    """The periodic jobs (``polis.services.jobs``) configured by the settings: the webhook worker,
+    the mail sender, the certificate issuer (none when no signing key is configured: the jobs
+    that open windows then report it), calendar fetch limits and re-sync interval."""
+    try:
+        signer = certificate_signer(settings)
+    except PolisError as e:
+        log.warning("jobs run without a certificate signing key", error=e.code)
+        issuer = None
+    else:
+        issuer = CertificateIssuer(
+            signer,
+            settings.public_base_url,
+            Insurer(settings.insurer_name, settings.insurer_address, settings.insurer_registration),
+        )
+    try:
+        mail = mail_sender_from_settings(settings)
+    except PolisError as e:
+        log.warning("jobs run without a mail sender", error=e.code)
+        mail = None
+    return Jobs(
+        uow_factory,
+        issuer=issuer,
+        deliveries=worker_from_settings(settings, uow_factory, limit=limit),
+        mail=mail,
+        settings=JobSettings(
+            calendar_resync=timedelta(minutes=settings.calendar_resync_minutes),
+            calendar_limits=FetchLimits(
+                timeout_seconds=settings.calendar_fetch_timeout_seconds,
+                max_bytes=settings.calendar_max_bytes,
+                allow_private=settings.calendar_fetch_allow_private,
+            ),
+            max_backdate=timedelta(hours=settings.trigger_max_backdate_hours),
+            partner_rules=PartnerRules(
+                orphan_stop_after=timedelta(hours=settings.partner_orphan_stop_hours)
+            ),
+        ),
+        jobs=jobs,
+    )
+
+
+def log_tick(tick: Tick) -> None:
+    """One log line per job that did something or failed."""
+    for result in tick.results:
+        if not result.ok:
+            log.error("job failed", job=result.job, error=result.error, **result.counts)
+        elif not result.idle:
+            log.info("job ran", job=result.job, summary=result.summary, **result.counts)
+
+
 @asynccontextmanager
 async def background_worker(
     settings: Settings, factory: sessionmaker[Session]
 ) -> AsyncIterator[None]:
-    """While the server runs, deliver webhooks every ``webhook_worker_interval_seconds`` (when
-    ``settings.runs_webhook_worker``); on shutdown, finish the current round and stop."""
-    if not settings.runs_webhook_worker:
+    """While the server runs, run the periodic jobs in the background (``polis.services.jobs``):
+    every job every ``worker_interval_seconds`` when ``settings.runs_jobs_in_process`` (the
+    embedded SQLite default), else only the webhook deliveries every
+    ``webhook_worker_interval_seconds`` when ``settings.runs_webhook_worker``. On shutdown, the
+    current tick finishes, then the loop stops."""
+    if settings.runs_jobs_in_process:
+        names, interval = JOB_NAMES, settings.worker_interval_seconds
+    elif settings.runs_webhook_worker:
+        names, interval = ("webhooks",), settings.webhook_worker_interval_seconds
+    else:
         yield
         return
-    worker = worker_from_settings(settings, lambda: SqlUnitOfWork(factory), limit=20)
+    jobs = jobs_from_settings(settings, lambda: SqlUnitOfWork(factory), jobs=names, limit=20)
     stop = asyncio.Event()
 
     async def loop() -> None:
         while not stop.is_set():
             with suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), settings.webhook_worker_interval_seconds)
+                await asyncio.wait_for(stop.wait(), interval)
             if stop.is_set():
                 return
             try:
-                report = await asyncio.to_thread(worker.run_once)
-            except Exception:  # the loop must survive a bad round; it is logged
-                log.exception("webhook worker round failed")
+                tick = await asyncio.to_thread(jobs.run_once)
+            except Exception:  # the loop must survive a bad tick; it is logged
+                log.exception("background jobs tick failed")
                 continue
-            if not report.idle:
-                log.info(
-                    "webhooks delivered",
-                    events=report.events_published,
-                    attempted=report.attempted,
-                    delivered=report.delivered,
-                    retrying=report.retrying,
-                    dead=report.dead,
-                )
+            log_tick(tick)
 
-    task = asyncio.create_task(loop(), name="polis-webhook-worker")
+    task = asyncio.create_task(loop(), name="polis-jobs")
     try:
         yield
     finally:
