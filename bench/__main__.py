@@ -12,11 +12,11 @@ from bench import bench_activation, bench_certificates, bench_crm, bench_rating
 from bench.harness import Timing, machine
 
 OUTPUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
-SUITES = {
+SUITES = {  # the activation suite first: it is the one most sensitive to other jobs on the machine
+    "Activation over HTTP next to pgbench (PostgreSQL; SQLite)": bench_activation.run,
     "Bonus-malus (CRM)": bench_crm.run,
     "Certificates (sign, verify, PDF)": bench_certificates.run,
     "Rating: single quote, batch twin, HTTP quote": bench_rating.run,
-    "Activation over HTTP next to pgbench (PostgreSQL; SQLite)": bench_activation.run,
 }
 #: lines written under a suite's table (how it was measured, ratios), read after the suite ran
 NOTES = {"Activation over HTTP next to pgbench (PostgreSQL; SQLite)": bench_activation.notes}

@@ -106,6 +106,13 @@ class Settings(BaseSettings):
     webhook_worker_interval_seconds: float = Field(
         default=5.0, gt=0, description="pause between two rounds of the webhook worker"
     )
+    activation_concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="activations (and extensions) one server process runs at once; the others "
+        "wait their turn (they queue on the shared window and certificate counters anyway)",
+    )
     jobs_in_process: bool | None = Field(
         default=None,
         description="run the periodic jobs (webhook deliveries, window expiry, geofence ticks, "
