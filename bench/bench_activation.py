@@ -90,9 +90,9 @@ CUSTOMER: dict[str, Any] = {
 
 NOTES: list[str] = []
 BEFORE = (
-    "Before the optimisation of issue 5 (commit ba1716a: the PDF rendered inside the activation's "
-    "transaction, the window and certificate numbers taken before the reads, no cap per "
-    "process), this same benchmark on the same machine, the same hour (load average ~2), gave: "
+    "Before the optimisation of issue 5 (the PDF rendered inside the activation's transaction, "
+    "the window and certificate numbers taken before the reads, no cap per process), this same "
+    "benchmark on the same machine, the same hour (load average ~2), gave: "
     "PostgreSQL, 1 client: p50 33.5 ms, p99 46.7 ms, 30.3/s (server CPU 27.1 ms per "
     "activation); 16 clients: 28.0/s with 1 worker and 29.6/s with 2 (p50 460 and 406 ms, p99 "
     "2.31 s and 1.92 s; 12.6 and 12.4 backends waiting on the counters on average); 2 workers, "
