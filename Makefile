@@ -28,6 +28,8 @@ check: $(STAMP) ## format, lint and type gates (also run in CI)
 	bash scripts/check
 
 bench: $(STAMP) ## run the benchmarks and write docs/benchmarks.md
+	command -v wrk >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null \
+		|| echo "wrk not installed: the activation benchmark uses its httpx client"
 	$(BIN)/python -m bench
 
 lock: ## re-pin every dependency (after editing pyproject.toml)
