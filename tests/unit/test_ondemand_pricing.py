@@ -133,6 +133,7 @@ def test_every_on_demand_product_has_terms_with_plain_exclusions() -> None:
     assert book.products() == [
         ("delivery-rounds-weekend", "2025.1"),
         ("equipment-micro", "2025.1"),
+        ("equipment-topup", "2026.1"),
         ("event-liability-day", "2025.1"),
         ("warehouse-goods-day", "2025.1"),
     ]

@@ -49,6 +49,9 @@ PUBLISHED = {
         "equipment-micro",
         "2025.1",
     ): "4a797522c0dcc6e42d1c7e8ac1966d57063525d21b0a9eca18e1baec12e5e7e0",
+    ("equipment-topup", "2026.1"): (
+        "fd4fc5460d5952a5e383ca4f7fc0af8651b360ff73b8350f163b8194f29199fe"
+    ),
     ("home", "2025.1"): "a2fa884f23f1f15dc869cf8f42ab58378a6d760b977a89dea7fdd10412c9c80a",
     ("professional-liability", "2025.1"): (
         "1804159f795158037a9c38f85400eb4ec360acfa75e226fe6804c2445b6da300"
@@ -85,6 +88,7 @@ def test_the_catalogue_holds_the_demo_products() -> None:
     assert CATALOGUE.ids() == [
         "delivery-rounds-weekend",
         "equipment-micro",
+        "equipment-topup",
         "event-liability-day",
         "home",
         "motor-private",

@@ -7,7 +7,11 @@ The contracts.md fields keep their names (``loss``, ``valuation``, ``sum_insured
 ``limits`` (``per_event``, ``per_item``); ``sub_limits`` (by peril); ``items``; ``peril``;
 ``paid_this_event``; ``annual_deductible_used``; ``event_deductible_used``; ``responsibility_share``;
 ``coinsurance_share``; ``other_insurers``; ``cover`` (cover check: ``terms``, ``loss_at``, ``peril``,
-``circumstances``, and ``declared_at``/``known_at`` for the declaration deadline).
+``circumstances``, and ``declared_at``/``known_at`` for the declaration deadline); ``cumul_clause``
+(``primary`` | ``excess`` | ``contribution``: this contract tops up a base contract) and
+``other_insurance`` (the base contract: ``name`` and what it pays alone, ``alone``, or its own
+``settlement`` request, settled as if alone) — the response then has ``cumul`` and the indemnity is
+this contract's share (:mod:`polis.claims.cumul`).
 
 The engine is :func:`polis.claims.settle`; this module validates, converts and serialises. Money is
 a JSON string with 2 decimals.
@@ -27,6 +31,8 @@ from polis.calc._base import CalcModel, ExplanationLine, parse_request
 from polis.claims import (
     CoverDecision,
     CoverTerms,
+    CumulClause,
+    CumulShare,
     DeclarationDeadline,
     Deductible,
     DeductibleBase,
@@ -44,9 +50,11 @@ from polis.claims import (
     ValuationBasis,
     Vat,
     WaitingFrom,
+    apply_cumul,
     check_declaration,
     period_window,
     settle,
+    split_cumul,
 )
 from polis.kernel.errors import InvalidInput
 from polis.kernel.explain import Explanation
@@ -57,10 +65,12 @@ from polis.rating.bases import AgeBand
 __all__ = [
     "CoverIn",
     "CoverTermsIn",
+    "CumulOut",
     "DeductibleIn",
     "Money2",
     "MoneyIn",
     "NonNegativeIn",
+    "OtherInsuranceIn",
     "RateIn",
     "SettlementRequest",
     "SettlementResponse",
@@ -71,6 +81,7 @@ __all__ = [
     "to_deductible",
     "to_loss",
     "to_terms",
+    "with_other_insurance",
 ]
 
 ZERO = Decimal(0)
@@ -182,6 +193,15 @@ class ItemIn(CalcModel):
 class OtherInsurerIn(CalcModel):
     name: str = Field(min_length=1, max_length=200)
     alone: MoneyIn
+
+
+class OtherInsuranceIn(CalcModel):
+    """The base contract a top-up meets: what it pays alone (``alone``) or its terms and loss
+    facts as a ``settlement`` request (its ``loss`` defaults to this request's)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    alone: MoneyIn | None = None
+    settlement: dict[str, Any] | None = None
 
 
 class ExclusionIn(CalcModel):
@@ -311,6 +331,8 @@ class SettlementRequest(CalcModel):
     coinsurance_share: RateIn = Decimal(1)
     other_insurers: list[OtherInsurerIn] = Field(default_factory=list, max_length=50)
     cover: CoverIn | None = None
+    cumul_clause: CumulClause | None = None
+    other_insurance: OtherInsuranceIn | None = None
 
 
 class RetainedOut(CalcModel):
@@ -353,6 +375,22 @@ class ContributionOut(CalcModel):
     contribution: Money2
 
 
+class CumulOut(CalcModel):
+    """Who pays what when a top-up meets its base contract (``base + top_up + retained == loss``)."""
+
+    clause: CumulClause
+    base_name: str
+    base_alone: Money2
+    top_up_alone: Money2
+    base: Money2
+    top_up: Money2
+    retained: Money2
+    explanation: list[ExplanationLine]
+    base_explanation: list[ExplanationLine] = Field(
+        default_factory=list, description="the base contract settled as if alone"
+    )
+
+
 class SettlementResponse(CalcModel):
     """``indemnity + Σ retained.amount == loss_amount`` (to the cent, always)."""
 
@@ -365,6 +403,7 @@ class SettlementResponse(CalcModel):
     contributions: list[ContributionOut]
     notes: list[str]
     explanation: list[ExplanationLine]
+    cumul: CumulOut | None = None
 
 
 def _peril(req: SettlementRequest) -> str | None:
@@ -469,8 +508,78 @@ def _declaration(req: SettlementRequest, terms: CoverTerms) -> DeclarationOut | 
     )
 
 
+def _cumul_out(share: CumulShare | None, base: Settlement | None) -> CumulOut | None:
+    if share is None:
+        return None
+    return CumulOut(
+        clause=share.clause,
+        base_name=share.base_name,
+        base_alone=share.base_alone,
+        top_up_alone=share.top_up_alone,
+        base=share.base,
+        top_up=share.top_up,
+        retained=share.retained,
+        explanation=explanation_lines(share.explanation),
+        base_explanation=[] if base is None else explanation_lines(base.explanation),
+    )
+
+
+def _base_settlement(req: SettlementRequest, other: OtherInsuranceIn) -> Settlement:
+    """The base contract settled as if alone, from ``other_insurance.settlement``."""
+    where = "other_insurance.settlement"
+    body = {"loss": req.loss.model_dump(mode="json"), **(other.settlement or {})}
+    if "other_insurance" in body or "cumul_clause" in body:
+        nested = "other_insurance" if "other_insurance" in body else "cumul_clause"
+        raise InvalidInput("the base contract is settled alone", field=f"{where}.{nested}")
+    try:
+        base = parse_request(SettlementRequest, body)
+    except InvalidInput as e:
+        raise InvalidInput(e.message, field=f"{where}.{e.field}") from e
+    if base.loss.amount != req.loss.amount:
+        raise InvalidInput(
+            f"the same loss {req.loss.amount} is settled by both covers",
+            field=f"{where}.loss.amount",
+        )
+    try:
+        return settle(to_terms(base), to_loss(base))
+    except InvalidInput as e:
+        raise InvalidInput(e.message, field=f"{where}.{e.field}") from e
+
+
+def with_other_insurance(
+    req: SettlementRequest, result: Settlement
+) -> tuple[Settlement, CumulShare | None, Settlement | None]:
+    """This contract's settlement under its cumul clause when ``other_insurance`` is given."""
+    other = req.other_insurance
+    if other is None:
+        return result, None, None
+    if req.other_insurers:
+        raise InvalidInput(
+            "give other_insurers (L121-4 between insurers) or other_insurance (a base contract "
+            "under the cumul clause), not both",
+            field="other_insurance",
+        )
+    if (other.alone is None) == (other.settlement is None):
+        raise InvalidInput("give exactly one of alone or settlement", field="other_insurance.alone")
+    base = None if other.settlement is None else _base_settlement(req, other)
+    alone = other.alone if base is None else base.indemnity
+    assert alone is not None
+    if alone > result.loss_amount:
+        raise InvalidInput(
+            f"{alone} alone is more than the loss {result.loss_amount}",
+            field="other_insurance.alone",
+        )
+    share = split_cumul(
+        result.loss_amount, alone, result.indemnity, req.cumul_clause, base_name=other.name
+    )
+    return apply_cumul(result, share), share, base
+
+
 def response_of(
-    result: Settlement, declaration: DeclarationOut | None = None
+    result: Settlement,
+    declaration: DeclarationOut | None = None,
+    cumul: CumulShare | None = None,
+    base: Settlement | None = None,
 ) -> SettlementResponse:
     """The JSON shape of a settlement (also for callers that ran :func:`polis.claims.settle`)."""
     return SettlementResponse(
@@ -488,6 +597,7 @@ def response_of(
         ],
         notes=list(result.notes),
         explanation=explanation_lines(result.explanation),
+        cumul=_cumul_out(cumul, base),
     )
 
 
@@ -496,5 +606,5 @@ def settlement(request: SettlementRequest | dict[str, Any]) -> SettlementRespons
     shares (docs/claims.md). Raises ``InvalidInput`` naming the field (e.g. ``deductible.kind``)."""
     req = parse_request(SettlementRequest, request)
     terms = to_terms(req)
-    result = settle(terms, to_loss(req))
-    return response_of(result, _declaration(req, terms))
+    result, cumul, base = with_other_insurance(req, settle(terms, to_loss(req)))
+    return response_of(result, _declaration(req, terms), cumul, base)

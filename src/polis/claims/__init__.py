@@ -16,6 +16,7 @@ from polis.claims.cover import (
     check_cover,
     period_window,
 )
+from polis.claims.cumul import TOP_UP, CumulClause, CumulShare, apply_cumul, split_cumul
 from polis.claims.deadlines import (
     DEFAULT_DEADLINES,
     DeclarationCheck,
@@ -90,6 +91,7 @@ __all__ = [
     "RESERVE_STATUSES",
     "TERMINAL_STATUSES",
     "THIS_INSURER",
+    "TOP_UP",
     "TRANSITIONS",
     "BonusMalusEffect",
     "ClaimStatus",
@@ -99,6 +101,8 @@ __all__ = [
     "CoverTerms",
     "CrmSituation",
     "CrmYear",
+    "CumulClause",
+    "CumulShare",
     "DeclarationCheck",
     "DeclarationDeadline",
     "Deductible",
@@ -130,6 +134,7 @@ __all__ = [
     "add_working_days",
     "allowed_targets",
     "applicable_cover",
+    "apply_cumul",
     "bonus_malus_effect",
     "capital_rule_step",
     "check_cover",
@@ -149,6 +154,7 @@ __all__ = [
     "settle",
     "settle_motor_claim",
     "show",
+    "split_cumul",
     "transition",
     "validate_deductible",
     "validate_items",

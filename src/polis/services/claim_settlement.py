@@ -84,7 +84,9 @@ class OfferIn(_Strict):
 
     Field shapes are those of the ``settlement`` calculator; ``loss`` defaults to the claim's
     estimated amount (excl. VAT); ``valuation`` takes ``depreciation_rate``, ``age_years`` and
-    ``value`` (the contract's basis and schedule apply); ``circumstances`` are exclusion codes.
+    ``value`` (the contract's basis and schedule apply); ``circumstances`` are exclusion codes;
+    ``other_insurance``: the annual base contract an on-demand top-up meets (the policy's
+    ``cumul_clause`` orders them, docs/on-demand.md "Cumul clause").
     """
 
     loss: dict[str, Any] | None = None
@@ -94,6 +96,11 @@ class OfferIn(_Strict):
     items: list[dict[str, Any]] | None = None
     responsibility_share: str | None = None
     other_insurers: list[dict[str, Any]] | None = None
+    other_insurance: dict[str, Any] | None = Field(
+        default=None,
+        description="a base contract that also covers the loss (``name`` and ``alone`` or its "
+        "``settlement`` request): the policy's cumul clause decides who pays first",
+    )
     circumstances: list[str] = Field(default_factory=list, max_length=100)
 
 
