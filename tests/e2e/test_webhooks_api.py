@@ -84,7 +84,11 @@ def receiver() -> Iterator[Receiver]:
 
 
 def _settings(database_url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"webhook_worker_in_process": False, **overrides}
+    values: dict[str, Any] = {
+        "webhook_worker_in_process": False,
+        "webhooks_allow_private": True,  # the receivers are local
+        **overrides,
+    }
     return Settings(database_url=database_url, log_format="console", **values)
 
 
@@ -104,7 +108,10 @@ def _factory(client: TestClient) -> sessionmaker[Session]:
 def _deliver(client: TestClient) -> webhooks.DeliveryReport:
     factory = _factory(client)
     return webhooks.deliver_due(
-        lambda: SqlUnitOfWork(factory), HttpWebhookSender(timeout=5), now=utc_now(), limit=1000
+        lambda: SqlUnitOfWork(factory),
+        HttpWebhookSender(timeout=5, allow_private=True),
+        now=utc_now(),
+        limit=1000,
     )
 
 
@@ -209,6 +216,23 @@ def test_bad_registrations_name_the_field(
     response = api.post("/v1/webhooks", json=body, headers={**account.headers, **_key()})
     assert response.status_code == 422
     assert _error(response)["field"] == field
+
+
+def test_a_receiver_on_a_private_address_is_refused_unless_the_setting_allows_it(
+    database_url: str, account: Account
+) -> None:
+    settings = _settings(database_url, webhooks_allow_private=False)
+    with TestClient(create_app(settings)) as strict:
+        for url in ("http://127.0.0.1:9000/hook", "http://169.254.169.254/latest/meta-data/"):
+            response = strict.post(
+                "/v1/webhooks", json={"url": url}, headers={**account.headers, **_key()}
+            )
+            assert response.status_code == 422, response.text
+            assert (_error(response)["code"], _error(response)["field"]) == (
+                "webhook.url_refused",
+                "url",
+            )
+        assert strict.get("/v1/webhooks", headers=account.headers).json() == []
 
 
 def test_the_openapi_documents_the_idempotency_key(api: TestClient) -> None:

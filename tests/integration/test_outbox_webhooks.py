@@ -226,7 +226,7 @@ def _round(
 ) -> DeliveryReport:
     return webhooks.deliver_due(
         _factory(factory),
-        HttpWebhookSender(timeout=5),
+        HttpWebhookSender(timeout=5, allow_private=True),
         now=now,
         limit=1000,
         policy=policy,
@@ -367,7 +367,9 @@ def test_bad_endpoints_are_refused_naming_the_field(
 def test_a_delivery_is_posted_signed_and_verifiable(
     uow: SqlUnitOfWork, factory: sessionmaker[Session], tenant_id: str, receiver: Receiver
 ) -> None:
-    endpoint = webhooks.register_endpoint(uow, tenant_id, url=receiver.url, actor="test")
+    endpoint = webhooks.register_endpoint(
+        uow, tenant_id, url=receiver.url, actor="test", allow_private=True
+    )
     event_id = _publish(uow, tenant_id)
     now = utc_now()
     report = _round(factory, now)
@@ -404,7 +406,9 @@ def test_a_delivery_is_posted_signed_and_verifiable(
 def test_a_failing_receiver_is_retried_with_back_off_then_succeeds(
     uow: SqlUnitOfWork, factory: sessionmaker[Session], tenant_id: str, receiver: Receiver
 ) -> None:
-    endpoint = webhooks.register_endpoint(uow, tenant_id, url=receiver.url, actor="test")
+    endpoint = webhooks.register_endpoint(
+        uow, tenant_id, url=receiver.url, actor="test", allow_private=True
+    )
     _publish(uow, tenant_id)
     receiver.statuses.extend([500, 503])
     now = utc_now()
@@ -433,7 +437,9 @@ def test_a_failing_receiver_is_retried_with_back_off_then_succeeds(
 def test_a_delivery_is_dead_after_the_last_attempt_and_then_left_alone(
     uow: SqlUnitOfWork, factory: sessionmaker[Session], tenant_id: str, receiver: Receiver
 ) -> None:
-    endpoint = webhooks.register_endpoint(uow, tenant_id, url=receiver.url, actor="test")
+    endpoint = webhooks.register_endpoint(
+        uow, tenant_id, url=receiver.url, actor="test", allow_private=True
+    )
     _publish(uow, tenant_id)
     receiver.statuses.extend([500] * 10)
     policy = RetryPolicy(max_attempts=3)
@@ -453,7 +459,7 @@ def test_an_unreachable_receiver_is_a_failed_attempt(
     closed = Receiver()
     url = closed.url
     closed.close()  # nothing listens there any more
-    endpoint = webhooks.register_endpoint(uow, tenant_id, url=url, actor="test")
+    endpoint = webhooks.register_endpoint(uow, tenant_id, url=url, actor="test", allow_private=True)
     _publish(uow, tenant_id)
     now = utc_now()
     _round(factory, now)
@@ -468,7 +474,9 @@ def test_an_unreachable_receiver_is_a_failed_attempt(
 def test_replaying_a_dead_delivery_sends_it_again(
     uow: SqlUnitOfWork, factory: sessionmaker[Session], tenant_id: str, receiver: Receiver
 ) -> None:
-    endpoint = webhooks.register_endpoint(uow, tenant_id, url=receiver.url, actor="test")
+    endpoint = webhooks.register_endpoint(
+        uow, tenant_id, url=receiver.url, actor="test", allow_private=True
+    )
     _publish(uow, tenant_id)
     receiver.statuses.append(500)
     now = utc_now()
@@ -491,7 +499,7 @@ def test_replay_since_sends_every_matching_event_again(
     uow: SqlUnitOfWork, factory: sessionmaker[Session], tenant_id: str, receiver: Receiver
 ) -> None:
     endpoint = webhooks.register_endpoint(
-        uow, tenant_id, url=receiver.url, events=["window.*"], actor="test"
+        uow, tenant_id, url=receiver.url, events=["window.*"], actor="test", allow_private=True
     )
     start = utc_now() - timedelta(seconds=1)
     first = _publish(uow, tenant_id, "window.activated")
@@ -516,7 +524,9 @@ def test_replay_since_sends_every_matching_event_again(
 def test_running_the_worker_twice_or_concurrently_never_duplicates(
     uow: SqlUnitOfWork, factory: sessionmaker[Session], tenant_id: str, receiver: Receiver
 ) -> None:
-    endpoint = webhooks.register_endpoint(uow, tenant_id, url=receiver.url, actor="test")
+    endpoint = webhooks.register_endpoint(
+        uow, tenant_id, url=receiver.url, actor="test", allow_private=True
+    )
     events = {_publish(uow, tenant_id) for _ in range(12)}
     now = utc_now()
     barrier = threading.Barrier(4)
@@ -553,11 +563,18 @@ def test_events_reach_only_their_tenants_matching_endpoints(
     other = tenants.create_tenant(uow, unique_name("other"), actor="test").id
     mine, theirs, claims_only = Receiver(), Receiver(), Receiver()
     try:
-        webhooks.register_endpoint(uow, tenant_id, url=mine.url, actor="test")
+        webhooks.register_endpoint(uow, tenant_id, url=mine.url, actor="test", allow_private=True)
         webhooks.register_endpoint(
-            uow, tenant_id, url=claims_only.url, events=["claim.*"], actor="test"
+            uow,
+            tenant_id,
+            url=claims_only.url,
+            events=["claim.*"],
+            actor="test",
+            allow_private=True,
         )
-        their_endpoint = webhooks.register_endpoint(uow, other, url=theirs.url, actor="test")
+        their_endpoint = webhooks.register_endpoint(
+            uow, other, url=theirs.url, actor="test", allow_private=True
+        )
         event_id = _publish(uow, tenant_id)
         _round(factory, utc_now())
         assert [r.json["id"] for r in mine.requests] == [event_id]
@@ -588,7 +605,9 @@ def test_events_reach_only_their_tenants_matching_endpoints(
 def test_a_deleted_endpoint_gets_nothing_more(
     uow: SqlUnitOfWork, factory: sessionmaker[Session], tenant_id: str, receiver: Receiver
 ) -> None:
-    endpoint = webhooks.register_endpoint(uow, tenant_id, url=receiver.url, actor="test")
+    endpoint = webhooks.register_endpoint(
+        uow, tenant_id, url=receiver.url, actor="test", allow_private=True
+    )
     _publish(uow, tenant_id)
     receiver.statuses.append(500)
     now = utc_now()
@@ -614,7 +633,9 @@ def test_a_deleted_endpoint_gets_nothing_more(
 def test_deliveries_can_be_filtered_and_paged(
     uow: SqlUnitOfWork, factory: sessionmaker[Session], tenant_id: str, receiver: Receiver
 ) -> None:
-    endpoint = webhooks.register_endpoint(uow, tenant_id, url=receiver.url, actor="test")
+    endpoint = webhooks.register_endpoint(
+        uow, tenant_id, url=receiver.url, actor="test", allow_private=True
+    )
     for _ in range(3):
         _publish(uow, tenant_id)
     receiver.statuses.append(500)
@@ -636,7 +657,9 @@ def test_deliveries_can_be_filtered_and_paged(
 def test_a_lost_worker_lease_expires_and_the_attempt_is_made_again(
     uow: SqlUnitOfWork, factory: sessionmaker[Session], tenant_id: str, receiver: Receiver
 ) -> None:
-    endpoint = webhooks.register_endpoint(uow, tenant_id, url=receiver.url, actor="test")
+    endpoint = webhooks.register_endpoint(
+        uow, tenant_id, url=receiver.url, actor="test", allow_private=True
+    )
     _publish(uow, tenant_id)
     now = utc_now()
     webhooks.fan_out(SqlUnitOfWork(factory), now=now, limit=1000)
@@ -658,7 +681,9 @@ def test_the_worker_also_purges_expired_idempotency_keys(
     old = T0 - timedelta(days=3)
     call = IdempotentRequest(tenant_id, f"key-{uuid.uuid4().hex}", "POST", "/v1/x", "0" * 64)
     assert idempotency.reserve(uow, call, now=old) is None
-    worker = webhooks.Worker(_factory(factory), HttpWebhookSender(timeout=1), rng=MaxRandom())
+    worker = webhooks.Worker(
+        _factory(factory), HttpWebhookSender(timeout=1, allow_private=True), rng=MaxRandom()
+    )
     worker.run_once(utc_now())
     with uow:
         assert uow.idempotency.get(tenant_id, call.key) is None

@@ -74,10 +74,13 @@ def add(
 ) -> None:
     """Register an endpoint; prints it with its signing secret (shown this once)."""
     events = event or []
+    allow_private = settings_of(ctx).webhooks_allow_private
 
     def register(uow: SqlUnitOfWork) -> dict[str, Any]:
         def operation() -> tuple[int, Any]:
-            created = webhooks.register_endpoint(uow, tenant, url=url, events=events, actor=ACTOR)
+            created = webhooks.register_endpoint(
+                uow, tenant, url=url, events=events, actor=ACTOR, allow_private=allow_private
+            )
             return 201, created.model_dump(mode="json")
 
         if idempotency_key is None:

@@ -15,6 +15,13 @@ How an event reaches a partner (``docs/webhooks.md``):
    ``max_attempts``. A worker that dies mid-POST leaves the lease to expire and the attempt is made
    again: delivery is *at least once*, and receivers deduplicate on ``Polis-Event-Id``.
 
+**No private addresses** (:mod:`polis.kernel.net`, against server-side request forgery): a URL
+whose host is or resolves to a loopback, private, link-local, multicast, reserved or unspecified
+address is refused at registration (``webhook.url_refused``), and the sender checks the address it
+connects to again right before each POST (DNS rebinding); a delivery refused there raises
+:class:`~polis.kernel.net.AddressRefused` and is made ``dead`` at once with the reason, never
+retried. ``allow_private`` (``POLIS_WEBHOOKS_ALLOW_PRIVATE``) is for local development.
+
 Every POST carries the JSON body ``{"id", "type", "created_at", "tenant", "data"}`` and the
 headers ``Polis-Event-Id``, ``Polis-Event-Type``, ``Polis-Delivery-Id``, ``Polis-Timestamp`` and
 ``Polis-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``;
@@ -26,6 +33,7 @@ delivery, so a one-way hash cannot do — and is returned once, by :func:`regist
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -41,6 +49,13 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict
 
 from polis.kernel.errors import Conflict, InvalidInput, NotFound
+from polis.kernel.net import (
+    AddressRefused,
+    HostUnresolved,
+    Resolver,
+    public_addresses,
+    system_resolver,
+)
 from polis.kernel.time import ensure_utc, utc_now
 from polis.services import audit, idempotency
 from polis.services.outbox import OutboxEvent
@@ -309,7 +324,9 @@ class WebhookSender(Protocol):
     """Posts one delivery (``polis.notify.webhooks.HttpWebhookSender`` in production).
 
     Returns the HTTP status code; raises (any exception) when no response came back (connection
-    refused, timeout, TLS error…). It must not follow redirects.
+    refused, timeout, TLS error…). It must not follow redirects, and must raise
+    :class:`~polis.kernel.net.AddressRefused` rather than connect to a non-public address (unless
+    configured to allow them).
     """
 
     def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> int: ...
@@ -325,9 +342,15 @@ def register_endpoint(
     url: str,
     events: Collection[str] = (),
     actor: str,
+    allow_private: bool = False,
+    resolver: Resolver = system_resolver,
 ) -> CreatedEndpoint:
-    """Register a receiver ``url`` for the tenant's events (``events``: filters; empty = all)."""
-    clean_url = _check_url(url)
+    """Register a receiver ``url`` for the tenant's events (``events``: filters; empty = all).
+
+    A host that is or resolves to a non-public address is refused (``webhook.url_refused``) unless
+    ``allow_private``; a name that does not resolve yet is accepted (each delivery checks again).
+    """
+    clean_url = _check_url(url, allow_private=allow_private, resolver=resolver)
     filters = _check_filters(events)
     now = utc_now()
     secret = _SECRET_PREFIX + secrets.token_urlsafe(32)
@@ -586,8 +609,12 @@ def _attempt(
     headers = signed_headers(claimed.secret, claimed.event, delivery_id, body, now)
     status_code: int | None = None
     error: str | None = None
+    refused = False
     try:
         status_code = sender.post(claimed.url, body, headers)
+    except AddressRefused as e:  # final: the URL points where Polis must not post
+        refused = True
+        error = f"address refused, not retried: {e.message}"[:_ERROR_LENGTH]
     except Exception as e:  # noqa: BLE001 - any failure to get an answer is a failed attempt
         error = f"{type(e).__name__}: {e}"[:_ERROR_LENGTH]
     ok = status_code is not None and 200 <= status_code < 300
@@ -602,7 +629,7 @@ def _attempt(
         row.last_error = error
         if ok:
             row.status, row.delivered_at, row.next_attempt_at = "delivered", now, None
-        elif row.attempts >= policy.max_attempts:
+        elif refused or row.attempts >= policy.max_attempts:
             row.status, row.next_attempt_at = "dead", None
         else:
             row.status = "failed"
@@ -671,7 +698,7 @@ def _require_delivery(uow: UnitOfWork, tenant_id: str, delivery_id: int) -> Webh
     return row
 
 
-def _check_url(url: str) -> str:
+def _check_url(url: str, *, allow_private: bool, resolver: Resolver) -> str:
     text = url.strip()
     if not 1 <= len(text) <= 2000:
         raise InvalidInput("a URL of at most 2000 characters is required", field="url")
@@ -687,6 +714,12 @@ def _check_url(url: str) -> str:
     if parts.fragment:
         raise InvalidInput("a webhook URL has no #fragment", field="url")
     del port
+    if not allow_private:
+        # a name not resolvable yet is accepted: it is checked again before each delivery
+        with contextlib.suppress(HostUnresolved):
+            public_addresses(
+                parts.hostname, resolver=resolver, field="url", refused_code="webhook.url_refused"
+            )
     return text
 
 

@@ -2,6 +2,8 @@
 ``POST /verify`` (upload a certificate PDF to check its embedded, signed content).
 
 No account and no key: anyone shown a certificate — a venue, a client, a landlord — can check it.
+Checks are throttled per client address with the API's buckets (``polis.api.ratelimit``): past
+the limit the page answers 429 with ``Retry-After`` and says when to try again.
 The page says valid / not yet valid / expired / revoked / unknown / tampered, with the period in
 Europe/Paris time and its offsets, and shows the certified content so that a reader can compare it
 with the printed page. French by default, English with the language switch.
@@ -13,9 +15,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
+from polis.api.ratelimit import verify_wait
 from polis.api.routers.ondemand import certificate_issuer, clock_of
 from polis.kernel.errors import InvalidInput, PolisError
 from polis.kernel.money import Money
@@ -24,6 +27,7 @@ from polis.policies.certificate import Language, format_local, format_money
 from polis.services import ondemand_certificates
 from polis.services.ondemand_certificates import VerificationView
 from polis.store import SqlUnitOfWork
+from polis.web.i18n import translator
 from polis.web.rendering import lang_of, render
 
 __all__ = ["router"]
@@ -101,8 +105,22 @@ def verify_form(request: Request) -> Response:
     return _page(request, None)
 
 
+def _throttled(request: Request, wait: int, number: str = "") -> Response:
+    """429: too many checks from this address, try again in ``wait`` seconds."""
+    message = translator(lang_of(request))("verify.rate_limited", seconds=wait)
+    error = PolisError(message, code="request.rate_limited")
+    response = _page(request, None, number=number, error=error, status=429)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+Wait = Annotated[int, Depends(verify_wait)]
+
+
 @router.get("/verify/{number}", response_class=HTMLResponse)
-def verify_page(request: Request, number: str) -> Response:
+def verify_page(request: Request, number: str, wait: Wait) -> Response:
+    if wait:
+        return _throttled(request, wait, number)
     issuer = certificate_issuer(request)
     view = ondemand_certificates.verify_number(
         _uow(request), issuer.signer, number, now=clock_of(request)
@@ -111,7 +129,9 @@ def verify_page(request: Request, number: str) -> Response:
 
 
 @router.post("/verify", response_class=HTMLResponse)
-def verify_upload(request: Request, file: Annotated[UploadFile, File()]) -> Response:
+def verify_upload(request: Request, file: Annotated[UploadFile, File()], wait: Wait) -> Response:
+    if wait:
+        return _throttled(request, wait)
     data = file.file.read(_PDF_MAX + 1)
     try:
         if len(data) > _PDF_MAX:

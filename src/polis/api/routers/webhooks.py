@@ -29,8 +29,8 @@ from polis.policies.certificate import Insurer
 from polis.services import webhooks
 from polis.services.jobs import JOB_NAMES, Jobs, JobSettings, Tick
 from polis.services.ondemand_certificates import CertificateIssuer
-from polis.services.ondemand_triggers import FetchLimits
 from polis.services.signing_keys import certificate_signer
+from polis.services.triggers import FetchLimits
 from polis.services.webhooks import (
     CreatedEndpoint,
     DeliveryStatus,
@@ -89,6 +89,7 @@ def register(
             url=body.url,
             events=body.events,
             actor=principal.actor,
+            allow_private=request.app.state.settings.webhooks_allow_private,
         )
         return status.HTTP_201_CREATED, created
 
