@@ -107,6 +107,13 @@ class OnDemandSubscriptionRow(Base):
     geofence_ref: Mapped[str | None] = mapped_column(String(200))
     policies: Mapped[str] = mapped_column(Text)
     accepted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # right of withdrawal (migration 0006)
+    sale_channel: Mapped[str] = mapped_column(
+        String(10), default="distance", server_default="distance"
+    )
+    terms_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawal: Mapped[str | None] = mapped_column(Text)
 
 
 class OnDemandWindowRow(Base):
@@ -145,7 +152,10 @@ class OnDemandLedgerRow(Base):
     """
 
     __tablename__ = "ondemand_ledger"
-    __table_args__ = (Index("ix_ondemand_ledger_customer_id_at", "customer_id", "at"),)
+    __table_args__ = (
+        Index("ix_ondemand_ledger_customer_id_at", "customer_id", "at"),
+        Index("ix_ondemand_ledger_subscription_id_object_ref", "subscription_id", "object_ref"),
+    )
 
     id: Mapped[int] = mapped_column(_SERIAL, primary_key=True, autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))

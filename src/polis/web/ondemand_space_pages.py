@@ -14,7 +14,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from polis.kernel.errors import InvalidInput, NotFound, PolisError
 from polis.ondemand.rates import rate_card
 from polis.policies.certificate import format_local
-from polis.services import ondemand_billing, ondemand_customers, ondemand_windows
+from polis.services import (
+    ondemand_billing,
+    ondemand_customers,
+    ondemand_windows,
+    ondemand_withdrawal,
+)
 from polis.services.ondemand_customers import CustomerView
 from polis.web.i18n import translator
 from polis.web.ondemand_context import (
@@ -24,6 +29,7 @@ from polis.web.ondemand_context import (
     month_of,
     now_of,
     other_month,
+    own_subscription,
     page,
     product,
     products,
@@ -164,6 +170,10 @@ def _space_page(
     }
     lang, day = lang_of(request), today_of(request)
     names = {s.id: product(s.product, day, s.product_version).name(lang) for s in subscriptions}
+    withdrawals = {
+        s.id: ondemand_withdrawal.get_withdrawal_terms(uow_of(request), space.tenant_id, s.id)
+        for s in subscriptions
+    }
     link = f"{str(request.base_url).rstrip('/')}/ondemand/me?token={quote(space.token)}"
     return page(
         request,
@@ -174,6 +184,10 @@ def _space_page(
         subscriptions=subscriptions,
         covers=status,
         names=names,
+        withdrawals=withdrawals,
+        withdrawal_open={k: w.deadline > now for k, w in withdrawals.items()},
+        day_text=lambda d: d.strftime("%d/%m/%Y") if lang == "fr" else d.isoformat(),
+        withdrawn=request.query_params.get("withdrawn", ""),
         personal_link=link,
         month=month_of(request),
         welcome=request.query_params.get("welcome") == "1",
@@ -221,6 +235,21 @@ def verify_identity(request: Request, space: SpaceDep, csrf: Csrf) -> Response:
     except PolisError as e:
         return _space_page(request, space, customer_of(request, space), error=e)
     return RedirectResponse("/ondemand/me", status_code=303, headers=PRIVATE)
+
+
+@router.post("/ondemand/me/subscriptions/{subscription_id}/withdraw", response_class=HTMLResponse)
+def withdraw(request: Request, space: SpaceDep, subscription_id: str, csrf: Csrf) -> Response:
+    """The "Renoncer" button: withdraw from one's own subscription (right of withdrawal)."""
+    try:
+        check_csrf(request, space, csrf)
+        own = own_subscription(request, space, subscription_id)
+        ondemand_withdrawal.withdraw_subscription(
+            uow_of(request), space.tenant_id, own.id, {}, space.actor, now=now_of(request)
+        )
+    except PolisError as e:
+        return _space_page(request, space, customer_of(request, space), error=e)
+    target = f"/ondemand/me?withdrawn={quote(own.id)}#subscriptions"
+    return RedirectResponse(target, status_code=303, headers=PRIVATE)
 
 
 @router.post("/ondemand/me/forget")
