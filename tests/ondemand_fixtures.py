@@ -61,6 +61,7 @@ RISKS: dict[str, dict[str, Any]] = {
     "event-liability-day": {"event": "photo_shoot", "attendees": 40},
     "warehouse-goods-day": {"goods": "dry_goods"},
     "delivery-rounds-weekend": {"vehicle": "bike"},
+    "equipment-topup": {"equipment": "sound"},
 }
 
 

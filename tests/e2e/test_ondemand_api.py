@@ -232,6 +232,34 @@ def test_eight_concurrent_retries_activate_once(api: TestClient, account: Accoun
     assert len(ledger) == 1
 
 
+def test_concurrent_retries_of_a_refused_activation_get_one_stored_error(
+    api: TestClient, account: Account
+) -> None:
+    _, sub = _onboard(api, account)
+    headers = {**account.headers, **_key()}
+    body = {"object_ref": "no-such-item", "duration": "PT2H"}
+    barrier = threading.Barrier(6)
+
+    def post() -> httpx2.Response:
+        barrier.wait(5)
+        return api.post(f"/v1/subscriptions/{sub}/windows", json=body, headers=headers)
+
+    with ThreadPoolExecutor(6) as pool:
+        responses = [f.result(60) for f in [pool.submit(post) for _ in range(6)]]
+    assert len({(r.status_code, r.json()["error"]["code"]) for r in responses}) == 1
+    assert 400 <= responses[0].status_code < 500
+    assert [r.headers["Idempotent-Replayed"] for r in responses].count("false") == 1
+    later = api.post(f"/v1/subscriptions/{sub}/windows", json=body, headers=headers)
+    assert (later.status_code, later.headers["Idempotent-Replayed"]) == (
+        responses[0].status_code,
+        "true",
+    )
+    other = api.post(f"/v1/subscriptions/{sub}/windows", json={"duration": "PT2H"}, headers=headers)
+    assert _error(other, 422)["code"] == "idempotency.key_reused"
+    windows = _ok(api.get(f"/v1/subscriptions/{sub}/windows", headers=account.headers))
+    assert windows == []
+
+
 def test_an_activation_needs_an_idempotency_key(api: TestClient, account: Account) -> None:
     _, sub = _onboard(api, account)
     response = api.post(

@@ -70,3 +70,15 @@ def test_static_files_are_served_locally(client: TestClient) -> None:
     assert css.status_code == 200
     assert "--accent" in css.text
     assert "http" not in client.get("/crm").text.split("<body>")[0].replace("http-equiv", "")
+
+
+def test_the_home_page_leads_to_the_insurers_portfolio_in_both_languages(
+    client: TestClient,
+) -> None:
+    french = client.get("/")
+    assert 'href="/portfolio"' in french.text
+    assert "Voir le portefeuille" in french.text
+    client.get("/lang/en?next=/", follow_redirects=False)
+    english = client.get("/")
+    assert '<html lang="en">' in english.text
+    assert "See the portfolio" in english.text

@@ -21,6 +21,7 @@ from polis.services import audit, tenants
 from polis.services.audit import GENESIS_HASH, AuditEntry, entry_hash, verify_entries
 from polis.services.tenants import TenantView
 from polis.store import SqlUnitOfWork, make_engine, session_factory, upgrade
+from polis.store.tables import AuditLogRow
 
 T0 = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
 
@@ -238,7 +239,8 @@ def _drop_append_only_triggers(connection: Connection, backend: str) -> None:
 def test_concurrent_appends_to_one_chain_never_fork_it(
     factory: sessionmaker[Session], engine: Engine, backend: str, tenant: TenantView
 ) -> None:
-    """PostgreSQL: the second writer fails with a Conflict; SQLite: it waits for the first."""
+    """The second writer waits for the first (PostgreSQL: on the chain's advisory lock; SQLite: on
+    the database's write lock), then appends after it."""
 
     def append(action: str) -> str:
         with SqlUnitOfWork(factory) as uow:
@@ -268,11 +270,46 @@ def test_concurrent_appends_to_one_chain_never_fork_it(
         _wait_until_blocked(engine, backend)
         first.commit()
         result = outcome.result(timeout=30)
-    expected = "audit.concurrent_append" if backend == "postgresql" else "appended"
-    assert result == expected
+    assert result == "appended"
     report = audit.verify_chain(SqlUnitOfWork(factory), tenant.id)
     assert report.ok
-    assert report.entries == (2 if backend == "postgresql" else 3)
+    assert report.entries == 3  # the tenant's creation and both appends
+
+
+@pytest.mark.db
+def test_a_writer_that_skips_the_chain_lock_loses_on_the_unique_seq(
+    factory: sessionmaker[Session], engine: Engine, backend: str, tenant: TenantView
+) -> None:
+    """The safety net under the lock: two entries with one ``seq`` → ``audit.concurrent_append``
+    for the second (PostgreSQL; SQLite writers cannot overlap)."""
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises writers: two transactions never read the same head")
+    first, second = SqlUnitOfWork(factory), SqlUnitOfWork(factory)
+    with first, second:
+        audit.record(
+            first, tenant_id=tenant.id, actor="t", action="a", entity_type="x", entity_id="1"
+        )
+        head = second.audit.last(tenant.id)  # no lock: still the tenant's creation
+        assert head is not None
+        first.commit()
+        with pytest.raises(Conflict) as caught:
+            second.audit.append(
+                AuditLogRow(
+                    chain=tenant.id,
+                    tenant_id=tenant.id,
+                    seq=head.seq + 1,
+                    at=head.at,
+                    actor="t",
+                    action="b",
+                    entity_type="x",
+                    entity_id="1",
+                    data="{}",
+                    prev_hash=head.hash,
+                    hash="0" * 64,
+                )
+            )
+        assert caught.value.code == "audit.concurrent_append"
+    assert audit.verify_chain(SqlUnitOfWork(factory), tenant.id).ok
 
 
 def _wait_until_blocked(engine: Engine, backend: str, timeout: float = 10.0) -> None:

@@ -34,7 +34,7 @@ from polis.cli.main import app
 from polis.config import Settings
 from polis.notify.mail import FileMailSender
 from polis.ondemand.triggers_partner import PartnerRules
-from polis.services import audit, jobs, ondemand_triggers, ondemand_windows, webhooks
+from polis.services import audit, jobs, ondemand_windows, triggers, webhooks
 from polis.services.jobs import Jobs, JobSettings, Tick
 from polis.services.ondemand_certificates import CertificateIssuer
 from polis.services.webhooks import DeliveryReport
@@ -172,7 +172,7 @@ def test_a_silent_device_has_its_window_closed_by_a_tick_once(world: World) -> N
         world, product="warehouse-goods-day", unit="day",
         items=[{"ref": "wh", "description": "Entrepôt de Rungis"}], geofence_ref="rungis",
     )  # fmt: skip
-    ondemand_triggers.set_geofence(
+    triggers.set_geofence(
         world.uow(), world.tenant, sub, {"geometry": {"type": "Polygon", "coordinates": [RING]}},
         ACTOR, now=NOW,
     )  # fmt: skip
@@ -181,7 +181,7 @@ def test_a_silent_device_has_its_window_closed_by_a_tick_once(world: World) -> N
         {"at": (t0 + timedelta(minutes=m)).isoformat(), "lat": INSIDE[0], "lon": INSIDE[1]}
         for m in (0, 3, 6, 9)
     ]
-    entered = ondemand_triggers.receive_device_pings(
+    entered = triggers.receive_device_pings(
         world.uow(), world.tenant, sub, {"device_ref": "tracker-7", "pings": pings}, ACTOR,
         issuer=world.issuer, now=t0 + timedelta(minutes=10),
     )  # fmt: skip
@@ -205,7 +205,7 @@ def test_a_silent_device_has_its_window_closed_by_a_tick_once(world: World) -> N
 def test_a_partner_stop_without_its_start_is_flagged_once(world: World) -> None:
     sub = _subscription(world)
     stop = paris(2025, 6, 10, 11)
-    held = ondemand_triggers.handle_partner_event(
+    held = triggers.handle_partner_event(
         world.uow(), world.tenant,
         {"subscription_id": sub, "partner_ref": "rental-9", "kind": "stop", "at": stop.isoformat()},
         "k1", ACTOR, issuer=world.issuer, now=stop,
@@ -225,7 +225,7 @@ def test_a_partner_stop_without_its_start_is_flagged_once(world: World) -> None:
     assert actions.count("partner.stop_orphaned") == 1
     # the rental did happen after all: its start still records it
     start = stop - timedelta(hours=2)
-    recorded = ondemand_triggers.handle_partner_event(
+    recorded = triggers.handle_partner_event(
         world.uow(), world.tenant,
         {"subscription_id": sub, "partner_ref": "rental-9", "kind": "start",
          "at": start.isoformat()},
@@ -236,7 +236,7 @@ def test_a_partner_stop_without_its_start_is_flagged_once(world: World) -> None:
 
 def test_reminders_are_sent_once(world: World) -> None:
     sub = _subscription(world, items=[{"ref": "tools", "description": "Outillage"}])
-    ondemand_triggers.import_ics(
+    triggers.import_ics(
         world.uow(), world.tenant, sub, (ICS / "photographer.ics").read_bytes(), {}, ACTOR,
         issuer=world.issuer, now=NOW,
     )  # fmt: skip
@@ -252,7 +252,7 @@ def test_reminders_are_sent_once(world: World) -> None:
 
 def test_calendar_urls_are_synced_again_at_most_every_interval(world: World) -> None:
     sub = _subscription(world, items=[{"ref": "tools", "description": "Outillage"}])
-    ondemand_triggers.sync_calendar_url(
+    triggers.sync_calendar_url(
         world.uow(), world.tenant, sub, {"url": FEED_URL}, ACTOR, issuer=world.issuer, now=NOW,
         transport=world.feed.transport(),
     )  # fmt: skip
@@ -308,17 +308,17 @@ def _everything_due(world: World) -> str:
     ondemand_windows.activate_window(
         world.uow(), world.tenant, sub, {"duration": "PT1H"}, ACTOR, issuer=world.issuer, now=NOW
     )
-    ondemand_triggers.handle_partner_event(
+    triggers.handle_partner_event(
         world.uow(), world.tenant,
         {"subscription_id": sub, "partner_ref": "r-1", "kind": "stop", "at": NOW.isoformat()},
         "k", ACTOR, issuer=world.issuer, now=NOW,
     )  # fmt: skip
-    ondemand_triggers.import_ics(
+    triggers.import_ics(
         world.uow(), world.tenant, sub, (ICS / "photographer.ics").read_bytes(), {}, ACTOR,
         issuer=world.issuer, now=NOW,
     )  # fmt: skip
     other = _subscription(world, items=[{"ref": "tools", "description": "Outillage"}])
-    ondemand_triggers.sync_calendar_url(
+    triggers.sync_calendar_url(
         world.uow(), world.tenant, other, {"url": FEED_URL}, ACTOR, issuer=world.issuer, now=NOW,
         transport=world.feed.transport(),
     )  # fmt: skip
@@ -380,7 +380,7 @@ def test_one_bad_item_does_not_stop_the_others_of_its_job(world: World) -> None:
     good = _subscription(world, items=[{"ref": "tools", "description": "Outillage"}])
     bad = _subscription(world, items=[{"ref": "tools", "description": "Outillage"}])
     for sub in (bad, good):
-        ondemand_triggers.sync_calendar_url(
+        triggers.sync_calendar_url(
             world.uow(), world.tenant, sub, {"url": FEED_URL}, ACTOR, issuer=world.issuer,
             now=NOW, transport=world.feed.transport(),
         )  # fmt: skip
@@ -398,7 +398,7 @@ def test_one_bad_item_does_not_stop_the_others_of_its_job(world: World) -> None:
 
 def test_without_a_signing_key_the_jobs_that_open_windows_say_so(world: World) -> None:
     sub = _subscription(world, items=[{"ref": "tools", "description": "Outillage"}])
-    ondemand_triggers.sync_calendar_url(
+    triggers.sync_calendar_url(
         world.uow(), world.tenant, sub, {"url": FEED_URL}, ACTOR, issuer=world.issuer, now=NOW,
         transport=world.feed.transport(),
     )  # fmt: skip

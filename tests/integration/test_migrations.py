@@ -51,7 +51,7 @@ def _tables(url: str) -> set[str]:
 
 
 def test_the_migrated_database_is_at_the_head_revision(database_url: str) -> None:
-    assert head_revision() == "0005"
+    assert head_revision() == "0007"
     assert current_revision(database_url) == head_revision()
 
 

@@ -30,9 +30,9 @@ from tests.ondemand_fixtures import (
 
 from polis.kernel.errors import Conflict, InvalidInput, NotFound
 from polis.notify.mail import FileMailSender
-from polis.services import ondemand_billing, ondemand_triggers, ondemand_windows
+from polis.services import ondemand_billing, ondemand_windows, triggers
 from polis.services.ondemand_certificates import CertificateIssuer
-from polis.services.ondemand_triggers import FetchLimits
+from polis.services.triggers import FetchLimits
 from polis.store import SqlUnitOfWork
 from polis.store.tables_ondemand import OnDemandLedgerRow, OnDemandReminderRow
 from polis.store.tables_platform import OutboxRow
@@ -71,14 +71,12 @@ def _ics(
     *,
     now: datetime = NOW,
     **settings: Any,
-) -> ondemand_triggers.SyncView:
+) -> triggers.SyncView:
     data = (ICS / name).read_bytes()
-    return ondemand_triggers.import_ics(
-        uow, tenant, sub, data, settings, ACTOR, issuer=issuer_, now=now
-    )
+    return triggers.import_ics(uow, tenant, sub, data, settings, ACTOR, issuer=issuer_, now=now)
 
 
-def _live(view: ondemand_triggers.SyncView) -> dict[str, tuple[datetime, datetime]]:
+def _live(view: triggers.SyncView) -> dict[str, tuple[datetime, datetime]]:
     return {w.source_ref or "": (w.start, w.end) for w in view.windows if w.state != "cancelled"}
 
 
@@ -164,20 +162,16 @@ def test_an_api_list_is_complete_and_margins_widen_the_cover(
         {"uid": "m-2", "start": "2025-06-13T09:00:00+02:00", "end": "2025-06-13T12:00:00+02:00"},
     ]
     body = {"missions": missions, "margin_before_minutes": 30, "margin_after_minutes": 15}
-    view = ondemand_triggers.sync_missions(
-        uow, tenant, sub, body, ACTOR, issuer=signer_issuer, now=NOW
-    )
+    view = triggers.sync_missions(uow, tenant, sub, body, ACTOR, issuer=signer_issuer, now=NOW)
     assert _live(view)["m-1"] == (paris(2025, 6, 12, 8, 30), paris(2025, 6, 12, 12, 15))
-    again = ondemand_triggers.sync_missions(
-        uow, tenant, sub, body, ACTOR, issuer=signer_issuer, now=NOW
-    )
+    again = triggers.sync_missions(uow, tenant, sub, body, ACTOR, issuer=signer_issuer, now=NOW)
     assert again.operations == []
-    shorter = ondemand_triggers.sync_missions(
+    shorter = triggers.sync_missions(
         uow, tenant, sub, body | {"missions": missions[:1]}, ACTOR, issuer=signer_issuer, now=NOW
     )
     assert [(o.action, o.reason) for o in shorter.operations] == [("cancel", "mission_removed")]
     with pytest.raises(InvalidInput) as raised:
-        ondemand_triggers.sync_missions(
+        triggers.sync_missions(
             uow,
             tenant,
             sub,
@@ -194,19 +188,17 @@ def test_a_broken_or_empty_feed_never_cancels_anything(
 ) -> None:
     _ics(uow, tenant, sub, signer_issuer, "story_1_booked.ics")
     with pytest.raises(InvalidInput) as raised:
-        ondemand_triggers.import_ics(
+        triggers.import_ics(
             uow, tenant, sub, b"<html>502 Bad Gateway</html>", {}, ACTOR, issuer=signer_issuer,
             now=NOW,
         )  # fmt: skip
     assert raised.value.field == "ics"
     empty = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//y//EN\r\nEND:VCALENDAR\r\n"
     with pytest.raises(Conflict) as refused:
-        ondemand_triggers.import_ics(
-            uow, tenant, sub, empty, {}, ACTOR, issuer=signer_issuer, now=NOW
-        )
+        triggers.import_ics(uow, tenant, sub, empty, {}, ACTOR, issuer=signer_issuer, now=NOW)
     assert refused.value.code == "calendar.empty_feed"
     assert len(_live(_ics(uow, tenant, sub, signer_issuer, "story_1_booked.ics"))) == 2
-    meant = ondemand_triggers.import_ics(
+    meant = triggers.import_ics(
         uow, tenant, sub, empty, {"allow_empty": True}, ACTOR, issuer=signer_issuer, now=NOW
     )
     assert {o.action for o in meant.operations} == {"cancel"}
@@ -232,7 +224,7 @@ def test_a_calendar_url_is_fetched_with_limits_and_clear_errors(
 ) -> None:
     data = (ICS / "story_1_booked.ics").read_bytes()
     url = "https://calendar.example.org/missions.ics"
-    view = ondemand_triggers.sync_calendar_url(
+    view = triggers.sync_calendar_url(
         uow, tenant, sub, {"url": url}, ACTOR, issuer=signer_issuer, now=NOW,
         transport=_transport(200, data),
     )  # fmt: skip
@@ -241,7 +233,7 @@ def test_a_calendar_url_is_fetched_with_limits_and_clear_errors(
 
     def failure(payload: dict[str, Any], transport: httpx.BaseTransport | None, **kw: Any) -> str:
         with pytest.raises(InvalidInput) as raised:
-            ondemand_triggers.sync_calendar_url(
+            triggers.sync_calendar_url(
                 uow, tenant, sub, payload, ACTOR, issuer=signer_issuer, now=NOW,
                 transport=transport, **kw,
             )  # fmt: skip
@@ -270,7 +262,7 @@ def test_calendars_of_another_tenant_are_not_reachable(
     with pytest.raises(NotFound):
         _ics(uow, other, sub, signer_issuer, "story_1_booked.ics")
     with pytest.raises(NotFound):
-        ondemand_triggers.sync_missions(
+        triggers.sync_missions(
             uow, other, sub, {"missions": []}, ACTOR, issuer=signer_issuer, now=NOW
         )
 
@@ -289,7 +281,7 @@ def warehouse(uow: SqlUnitOfWork, tenant: str) -> str:
         uow, tenant, customer, NOW, product="warehouse-goods-day", unit="day",
         items=[{"ref": "wh", "description": "Entrepôt de Rungis"}], geofence_ref="rungis",
     ).id  # fmt: skip
-    ondemand_triggers.set_geofence(
+    triggers.set_geofence(
         uow, tenant, sub, {"geometry": {"type": "Polygon", "coordinates": [RING]}}, ACTOR, now=NOW
     )
     return sub
@@ -309,8 +301,8 @@ def _send(
     issuer_: CertificateIssuer,
     pings: list[dict[str, Any]],
     now: datetime,
-) -> ondemand_triggers.PingsView:
-    return ondemand_triggers.receive_device_pings(
+) -> triggers.PingsView:
+    return triggers.receive_device_pings(
         uow, tenant, sub, {"device_ref": "tracker-7", "pings": pings}, ACTOR, issuer=issuer_,
         now=now,
     )  # fmt: skip
@@ -376,14 +368,14 @@ def test_geofence_pings_need_a_fence_and_stay_within_the_tenant(
         _send(uow, tenant, sub, signer_issuer, _pings(t0, [0], INSIDE), now=t0)
     assert raised.value.code == "geofence.not_found"
     with pytest.raises(InvalidInput) as invalid:
-        ondemand_triggers.set_geofence(
+        triggers.set_geofence(
             uow, tenant, sub,
             {"geometry": {"type": "Polygon", "coordinates": [RING[:-1]]}}, ACTOR, now=NOW,
         )  # fmt: skip
     assert (invalid.value.field or "").startswith("geometry")
     other = new_tenant(uow)
     with pytest.raises(NotFound):
-        ondemand_triggers.set_geofence(
+        triggers.set_geofence(
             uow, other, sub, {"geometry": {"type": "Polygon", "coordinates": [RING]}}, ACTOR
         )
     with pytest.raises(InvalidInput) as future:
@@ -406,9 +398,9 @@ def _call(
     now: datetime,
     ref: str = "rental-1",
     **extra: Any,
-) -> ondemand_triggers.PartnerEventView:
+) -> triggers.PartnerEventView:
     body = {"subscription_id": sub, "partner_ref": ref, "kind": kind, "at": at.isoformat()}
-    return ondemand_triggers.handle_partner_event(
+    return triggers.handle_partner_event(
         uow, tenant, body | extra, key, ACTOR, issuer=issuer_, now=now
     )
 
@@ -498,15 +490,15 @@ def test_a_mission_without_cover_is_reminded_once_by_mail_and_webhook(
     synced = _ics(uow, tenant, sub, signer_issuer, "photographer.ics")
     assert "reperage@polis.test" not in _live(synced)  # tentative: not covered by the calendar
     sender = FileMailSender(tmp_path / "mail")
-    too_early = ondemand_triggers.run_reminders(uow, sender, now=paris(2025, 6, 11, 13))
+    too_early = triggers.run_reminders(uow, sender, now=paris(2025, 6, 11, 13))
     assert not [s for s in too_early.sent if "reperage" in s["mission"]]
-    day_before = ondemand_triggers.run_reminders(uow, sender, now=paris(2025, 6, 11, 14, 30))
+    day_before = triggers.run_reminders(uow, sender, now=paris(2025, 6, 11, 14, 30))
     mine = [s for s in day_before.sent if s["mission"] == "reperage@polis.test"]
     assert sorted(s["channel"] for s in mine) == ["email", "webhook"]
     assert len(_mails(tmp_path)) == 1
-    twice = ondemand_triggers.run_reminders(uow, sender, now=paris(2025, 6, 11, 14, 31))
+    twice = triggers.run_reminders(uow, sender, now=paris(2025, 6, 11, 14, 31))
     assert not [s for s in twice.sent if s["mission"] == "reperage@polis.test"]
-    hour_before = ondemand_triggers.run_reminders(uow, sender, now=paris(2025, 6, 12, 13, 10))
+    hour_before = triggers.run_reminders(uow, sender, now=paris(2025, 6, 12, 13, 10))
     assert len([s for s in hour_before.sent if s["mission"] == "reperage@polis.test"]) == 2
     assert len(_mails(tmp_path)) == 2
     with uow:

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from polis.kernel.errors import InvalidInput
 from polis.kernel.ids import ReadableId
-from polis.store import SqlUnitOfWork, make_engine
+from polis.store import SqlUnitOfWork, make_engine, session_factory
+from polis.store.repositories import BLOCK
 from polis.store.tables import TenantRow
 
 
@@ -221,6 +222,41 @@ def test_concurrent_allocations_never_share_a_number(factory: sessionmaker[Sessi
     with ThreadPoolExecutor(max_workers=threads) as pool:
         results = [n for chunk in pool.map(allocate, range(threads)) for n in chunk]
     assert sorted(results) == list(range(1, threads * per_thread + 1))
+
+
+@pytest.mark.db
+def test_allocated_ids_never_repeat_across_processes_and_skip_on_postgresql(
+    database_url: str, backend: str
+) -> None:
+    """Two engines stand for two server processes; each allocates under concurrency. PostgreSQL:
+    unique, increasing within an engine, taken by blocks (so not gapless); SQLite: the gapless
+    counter."""
+    prefix, threads, per_thread = _random_prefix(), 4, 20
+    engines = [make_engine(database_url), make_engine(database_url)]
+    factories = [session_factory(e) for e in engines]
+
+    def allocate(index: int) -> list[int]:
+        numbers = []
+        for _ in range(per_thread):
+            with SqlUnitOfWork(factories[index % 2]) as uow:
+                numbers.append(uow.ids.allocate(prefix, 2026).number)
+                uow.commit()
+        return numbers
+
+    try:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            chunks = list(pool.map(allocate, range(threads)))
+    finally:
+        for engine in engines:
+            engine.dispose()
+    numbers = [n for chunk in chunks for n in chunk]
+    assert len(set(numbers)) == threads * per_thread
+    assert all(chunk == sorted(chunk) for chunk in chunks)
+    if backend == "postgresql":  # two blocks of 32 per engine: 1-32 / 33-64, then 65-96 / 97-128
+        assert max(numbers) > threads * per_thread
+        assert set(numbers) <= set(range(1, 4 * BLOCK + 1))
+    else:
+        assert sorted(numbers) == list(range(1, threads * per_thread + 1))
 
 
 @pytest.mark.db

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
+from datetime import datetime
 
 import pytest
 from sqlalchemy import text
@@ -213,3 +214,64 @@ def test_the_demo_data_loads_once_in_one_transaction(factory: sessionmaker[Sessi
     assert again.api_key is None
     names = [t.name for t in tenants.list_tenants(SqlUnitOfWork(factory))]
     assert names.count(DEMO_TENANT_NAME) == 1
+
+
+# --- keys trusted from memory (KeyCache) ---------------------------------------------------------
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _last_used(uow: SqlUnitOfWork, tenant: TenantView, key_id: str) -> datetime | None:
+    return next(k.last_used_at for k in tenants.list_api_keys(uow, tenant.id) if k.id == key_id)
+
+
+def test_a_key_revoked_elsewhere_works_from_memory_until_the_cache_ttl_passes(
+    uow: SqlUnitOfWork, tenant: TenantView, issued_key: tuple[ApiKeyView, str]
+) -> None:
+    view, plaintext = issued_key
+    clock = _Clock()
+    cache = tenants.KeyCache(ttl=5.0, clock=clock)
+    assert tenants.authenticate(uow, plaintext, cache).key_id == view.id
+    tenants.revoke_api_key(uow, tenant.id, view.id, actor="test")  # "another process"
+    clock.now += 4.9
+    assert tenants.authenticate(uow, plaintext, cache).key_id == view.id  # from memory
+    clock.now += 0.1
+    with pytest.raises(Unauthenticated):
+        tenants.authenticate(uow, plaintext, cache)  # read again: revoked
+
+
+def test_a_cached_lookup_with_another_secret_is_refused(
+    uow: SqlUnitOfWork, issued_key: tuple[ApiKeyView, str]
+) -> None:
+    _, plaintext = issued_key
+    cache = tenants.KeyCache(clock=_Clock())
+    tenants.authenticate(uow, plaintext, cache)
+    forged = plaintext[:-4] + ("AAAA" if not plaintext.endswith("AAAA") else "BBBB")
+    assert cache.principal_of_key(forged) is None
+    with pytest.raises(Unauthenticated):
+        tenants.authenticate(uow, forged, cache)
+
+
+def test_last_used_at_is_written_at_most_once_a_minute_with_a_cache(
+    uow: SqlUnitOfWork, tenant: TenantView, issued_key: tuple[ApiKeyView, str]
+) -> None:
+    view, plaintext = issued_key
+    clock = _Clock()
+    cache = tenants.KeyCache(ttl=5.0, used_every=60.0, clock=clock)
+    tenants.authenticate(uow, plaintext, cache)
+    first = _last_used(uow, tenant, view.id)
+    assert first is not None
+    clock.now += 30  # past the ttl: read again, but not written
+    tenants.authenticate(uow, plaintext, cache)
+    assert _last_used(uow, tenant, view.id) == first
+    clock.now += 31  # a minute since the write
+    tenants.authenticate(uow, plaintext, cache)
+    later = _last_used(uow, tenant, view.id)
+    assert later is not None
+    assert later > first

@@ -50,6 +50,7 @@ _HTTP_CODES = {
     413: "request.too_large",
     415: "request.unsupported_media_type",
     422: "input.invalid",
+    429: "request.rate_limited",
 }
 
 

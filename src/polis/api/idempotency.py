@@ -40,9 +40,15 @@ from fastapi.responses import JSONResponse
 from polis.api.deps import new_uow
 from polis.api.errors import error_body, status_for
 from polis.kernel.errors import PolisError
-from polis.services import idempotency
-from polis.services.idempotency import HEADER, IdempotencyInProgress, IdempotentRequest
+from polis.services import audit, idempotency
+from polis.services.idempotency import (
+    HEADER,
+    Executed,
+    IdempotencyInProgress,
+    IdempotentRequest,
+)
 from polis.services.tenants import Principal
+from polis.store.uow import UnitOfWork
 
 __all__ = [
     "IDEMPOTENCY_RESPONSES",
@@ -50,6 +56,7 @@ __all__ = [
     "TRANSIENT_CODES",
     "IdempotencyKey",
     "idempotent",
+    "idempotent_atomic",
 ]
 
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -89,40 +96,87 @@ def idempotent(
     wait_seconds: float = _WAIT_SECONDS,
 ) -> Response:
     """Run ``operation`` at most once per ``Idempotency-Key`` of the tenant (module doc)."""
-    key = idempotency.check_key(request.headers.get(HEADER))
-    body = _body_of(request)
-    call = IdempotentRequest(
-        tenant_id=principal.tenant_id,
-        key=key,
-        method=request.method,
-        path=request.url.path,
-        request_sha256=idempotency.fingerprint(body, request.url.query),
-    )
+    call = _call_of(request, principal)
 
     def encoded() -> tuple[int, Any]:
         status_code, payload = operation()
         return status_code, jsonable_encoder(payload)
-
-    def error_response(error: PolisError) -> tuple[int, Any] | None:
-        status_code = status_for(error)
-        if status_code >= 500 or error.code in TRANSIENT_CODES:
-            return None
-        return status_code, error_body(error.code, error.message, error.field, request)
 
     try:
         executed = idempotency.execute(
             new_uow(request),
             call,
             encoded,
-            error_response=error_response,
+            error_response=_error_response(request),
             wait_seconds=wait_seconds,
         )
     except IdempotencyInProgress as e:
-        return JSONResponse(
-            error_body(e.code, e.message, e.field, request),
-            status_code=409,
-            headers={"Retry-After": str(e.retry_after)},
+        return _in_progress(request, e)
+    return _response(request, executed)
+
+
+def idempotent_atomic(
+    request: Request,
+    principal: Principal,
+    operation: Callable[[UnitOfWork], tuple[int, Any]],
+    *,
+    wait_seconds: float = _WAIT_SECONDS,
+) -> Response:
+    """:func:`idempotent` for an operation that runs inside the unit of work it is given, without
+    committing: the key, the operation's writes and the stored response commit together
+    (``polis.services.idempotency.execute_atomic``). A transient conflict
+    (``audit.concurrent_append``) rolls all of it back and runs it again, a few times at most."""
+    call = _call_of(request, principal)
+
+    def encoded(uow: UnitOfWork) -> tuple[int, Any]:
+        status_code, payload = operation(uow)
+        return status_code, jsonable_encoder(payload)
+
+    try:
+        executed = audit.retrying(
+            lambda: idempotency.execute_atomic(
+                new_uow(request),
+                call,
+                encoded,
+                error_response=_error_response(request),
+                wait_seconds=wait_seconds,
+            )
         )
+    except IdempotencyInProgress as e:
+        return _in_progress(request, e)
+    return _response(request, executed)
+
+
+def _call_of(request: Request, principal: Principal) -> IdempotentRequest:
+    key = idempotency.check_key(request.headers.get(HEADER))
+    return IdempotentRequest(
+        tenant_id=principal.tenant_id,
+        key=key,
+        method=request.method,
+        path=request.url.path,
+        request_sha256=idempotency.fingerprint(_body_of(request), request.url.query),
+    )
+
+
+def _error_response(request: Request) -> Callable[[PolisError], tuple[int, Any] | None]:
+    def error_response(error: PolisError) -> tuple[int, Any] | None:
+        status_code = status_for(error)
+        if status_code >= 500 or error.code in TRANSIENT_CODES:
+            return None
+        return status_code, error_body(error.code, error.message, error.field, request)
+
+    return error_response
+
+
+def _in_progress(request: Request, error: IdempotencyInProgress) -> Response:
+    return JSONResponse(
+        error_body(error.code, error.message, error.field, request),
+        status_code=409,
+        headers={"Retry-After": str(error.retry_after)},
+    )
+
+
+def _response(request: Request, executed: Executed) -> Response:
     headers = {REPLAYED_HEADER: "true" if executed.replayed else "false"}
     content = executed.body
     if executed.replayed and isinstance(content, dict) and "request_id" in content:

@@ -21,17 +21,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from polis.kernel.errors import InvalidInput
+from polis.kernel.errors import Conflict, InvalidInput
 from polis.kernel.time import ensure_utc, utc_now
 from polis.store.tables import SYSTEM_CHAIN, AuditLogRow
 from polis.store.uow import UnitOfWork
 
 __all__ = [
+    "CONTENTION",
     "GENESIS_HASH",
     "SYSTEM_CHAIN",
     "AuditEntry",
@@ -40,6 +43,7 @@ __all__ = [
     "entry_hash",
     "list_entries",
     "record",
+    "retrying",
     "verify_chain",
     "verify_entries",
 ]
@@ -135,17 +139,17 @@ def record(
     ``data`` must never hold secrets.
     """
     chain = tenant_id if tenant_id is not None else SYSTEM_CHAIN
-    head = uow.audit.last(chain)
+    head = uow.audit.head_for_append(chain)
     draft = AuditEntry(
         chain=chain,
-        seq=1 if head is None else head.seq + 1,
+        seq=1 if head is None else head[0] + 1,
         at=ensure_utc(at if at is not None else utc_now(), field="at"),
         actor=_bounded(actor, "actor", 100),
         action=_bounded(action, "action", 100),
         entity_type=_bounded(entity_type, "entity_type", 50),
         entity_id=_bounded(entity_id, "entity_id", 64),
         data=json.loads(canonical_json(dict(data or {}))),  # exactly what is stored and re-read
-        prev_hash=GENESIS_HASH if head is None else head.hash,
+        prev_hash=GENESIS_HASH if head is None else head[1],
         hash="",
         tenant_id=tenant_id,
     )
@@ -218,3 +222,23 @@ def _to_entry(row: AuditLogRow) -> AuditEntry:
         hash=row.hash,
         tenant_id=row.tenant_id,
     )
+
+
+#: the code of a lost race on one audit chain (``SqlAuditRepository.append``)
+CONTENTION = "audit.concurrent_append"
+_ATTEMPTS = 6
+T = TypeVar("T")
+
+
+def retrying(run: Callable[[], T]) -> T:
+    """Run a use case again when it lost a race on the tenant's audit chain (a writer that
+    appended without the chain's lock; the loser was rolled back whole, so running it again is
+    safe). Other errors, and the sixth loss in a row, go to the caller."""
+    for attempt in range(_ATTEMPTS):
+        try:
+            return run()
+        except Conflict as e:
+            if e.code != CONTENTION or attempt == _ATTEMPTS - 1:
+                raise
+            time.sleep(random.uniform(0.002, 0.02) * (attempt + 1))  # noqa: S311 - jitter
+    raise AssertionError("unreachable")  # pragma: no cover

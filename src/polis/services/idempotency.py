@@ -22,6 +22,13 @@ most) for the first one to finish and replays its response; only if it is still 
 wait does it answer 409 with ``Retry-After``. So N concurrent retries all get the same answer, and
 the operation ran once.
 
+:func:`execute_atomic` is the same contract in one transaction, for operations that can run inside
+the caller's unit of work (the activation): the key is claimed by the transaction's first
+statement (``INSERT … ON CONFLICT DO NOTHING``), the operation runs, its response is stored, and
+all of it commits at once — so there is no window where the operation committed but its response
+was not stored, and a concurrent retry simply waits on the key's row for the first transaction to
+end (PostgreSQL; SQLite serialises writers), then replays the response.
+
 Keys live 24 hours (:data:`TTL`); an expired key is taken over by the next request that uses it
 (and :func:`purge_expired` deletes old rows). One window remains, inherent to an operation that
 commits its own transaction: if the process dies after the operation committed and before the
@@ -57,6 +64,7 @@ __all__ = [
     "check_key",
     "complete",
     "execute",
+    "execute_atomic",
     "fingerprint",
     "purge_expired",
     "release",
@@ -164,18 +172,7 @@ def reserve(
     Raises :class:`IdempotencyKeyReused` or :class:`IdempotencyInProgress` (module doc).
     """
     now = ensure_utc(now if now is not None else utc_now(), field="now")
-    fresh = IdempotencyKeyRow(
-        tenant_id=request.tenant_id,
-        key=request.key,
-        method=request.method.upper()[:10],
-        path=request.path[:500],
-        request_sha256=request.request_sha256,
-        status=IN_PROGRESS,
-        response_status=None,
-        response_body=None,
-        created_at=now,
-        expires_at=now + TTL,
-    )
+    fresh = _row(request, now)
     for _ in range(_ATTEMPTS):
         with uow:
             row = uow.idempotency.get(request.tenant_id, request.key)
@@ -195,6 +192,27 @@ def reserve(
         field=HEADER,
         retry_after=1,
     )
+
+
+def _row(
+    request: IdempotentRequest, now: datetime, response: StoredResponse | None = None
+) -> IdempotencyKeyRow:
+    return IdempotencyKeyRow(
+        tenant_id=request.tenant_id,
+        key=request.key,
+        method=request.method.upper()[:10],
+        path=request.path[:500],
+        request_sha256=request.request_sha256,
+        status=IN_PROGRESS if response is None else DONE,
+        response_status=None if response is None else response.status_code,
+        response_body=None if response is None else _json(response.body),
+        created_at=now,
+        expires_at=now + TTL,
+    )
+
+
+def _json(body: Any) -> str:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
 def _existing(row: IdempotencyKeyRow, fresh: IdempotencyKeyRow) -> StoredResponse:
@@ -229,7 +247,7 @@ def complete(
     now: datetime | None = None,
 ) -> None:
     """Store the response of the reserved call (``done``); ``body`` must be JSON-serialisable."""
-    text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    text = _json(body)
     now = ensure_utc(now if now is not None else utc_now(), field="now")
     with uow:
         if not uow.idempotency.complete(tenant_id, key, status_code, text, now):
@@ -304,3 +322,82 @@ def execute(
     # from here on the operation has run: never release (a retry must not run it again)
     complete(uow, request.tenant_id, request.key, status_code, body, now=now())
     return Executed(status_code, body, replayed=False)
+
+
+def execute_atomic(
+    uow: UnitOfWork,
+    request: IdempotentRequest,
+    operation: Callable[[UnitOfWork], tuple[int, Any]],
+    *,
+    error_response: Callable[[PolisError], tuple[int, Any] | None],
+    wait_seconds: float = 5.0,
+    now: Callable[[], datetime] = utc_now,
+) -> Executed:
+    """:func:`execute` in one transaction: ``operation`` runs inside ``uow``, already open, after
+    the key was claimed, and must not commit; its response is stored and committed with its work.
+
+    A status of 500 or more, or an exception, rolls everything back (the key included). A
+    :class:`PolisError` mapped by ``error_response`` rolls the work back and stores the mapped
+    response under the key in a transaction of its own (a retry gets the same error).
+    """
+    deadline = time.monotonic() + wait_seconds
+    pause = 0.02
+    while True:
+        moment = ensure_utc(now(), field="now")
+        fresh = _row(request, moment)
+        failure: tuple[int, Any] | None = None
+        with uow:
+            if uow.idempotency.claim(fresh, moment):
+                try:
+                    status_code, body = operation(uow)
+                except PolisError as e:
+                    failure = error_response(e)
+                    if failure is None:
+                        raise
+                else:
+                    if status_code >= 500:
+                        return Executed(status_code, body, replayed=False)
+                    uow.idempotency.complete(
+                        request.tenant_id, request.key, status_code, _json(body), moment
+                    )
+                    uow.commit()
+                    return Executed(status_code, body, replayed=False)
+            else:
+                row = uow.idempotency.get(request.tenant_id, request.key)
+                stored = None if row is None else _replay_or_wait(row, fresh, deadline, pause)
+                if stored is not None:
+                    return Executed(stored.status_code, stored.body, replayed=True)
+        if failure is not None:
+            return _store_failure(uow, request, failure, moment)
+        time.sleep(pause)  # a row of the two-step protocol still in progress, or just released
+        pause = min(pause * 2, 0.25)
+
+
+def _replay_or_wait(
+    row: IdempotencyKeyRow, fresh: IdempotencyKeyRow, deadline: float, pause: float
+) -> StoredResponse | None:
+    """The stored response of ``row``; ``None`` to try again after ``pause``; raises
+    :class:`IdempotencyInProgress` once the deadline would pass, or ``IdempotencyKeyReused``."""
+    try:
+        return _existing(row, fresh)
+    except IdempotencyInProgress:
+        if time.monotonic() + pause > deadline:
+            raise
+        return None
+
+
+def _store_failure(
+    uow: UnitOfWork, request: IdempotentRequest, failure: tuple[int, Any], now: datetime
+) -> Executed:
+    """Keep a refused operation's answer under its key; if a concurrent call stored one first,
+    answer theirs."""
+    status_code, body = failure
+    with uow:
+        if uow.idempotency.claim(_row(request, now, StoredResponse(status_code, body)), now):
+            uow.commit()
+            return Executed(status_code, body, replayed=False)
+        row = uow.idempotency.get(request.tenant_id, request.key)
+        if row is None or row.status != DONE or row.response_status is None:
+            return Executed(status_code, body, replayed=False)
+        stored = _existing(row, _row(request, now))  # read inside: leaving rolls back and expires
+    return Executed(stored.status_code, stored.body, replayed=True)

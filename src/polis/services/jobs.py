@@ -8,10 +8,10 @@ error is reported in the tick's :class:`JobResult` and the job is tried again at
 | job | what it does, for each due item | why running it twice changes nothing |
 |---|---|---|
 | ``expiry`` | ``window.expired`` for each window whose end has passed (:func:`~polis.services.ondemand_windows.publish_expired`) | ``expired_notified_at`` is set with the event |
-| ``geofence`` | time passes for devices that sent no ping: buffered pings are processed and a silence closes the window (:func:`~polis.services.ondemand_triggers.tick_device`) | the tracker's watermark: a tick at the same instant moves nothing |
-| ``partners`` | a partner's stop that has waited too long for its start is flagged (``partner.stop_orphaned``, :func:`~polis.services.ondemand_triggers.flag_orphan_stop`) | the reference leaves ``stop_pending`` |
-| ``reminders`` | missions starting soon without cover: e-mail and ``reminder.due`` (:func:`~polis.services.ondemand_triggers.run_reminders`) | each reminder sent is recorded |
-| ``calendars`` | calendar URLs fetched again and synced, each at most every ``calendar_resync`` (:func:`~polis.services.ondemand_triggers.sync_calendar_url`) | ``last_synced_at``; a feed synced again plans nothing |
+| ``geofence`` | time passes for devices that sent no ping: buffered pings are processed and a silence closes the window (:func:`~polis.services.triggers.tick_device`) | the tracker's watermark: a tick at the same instant moves nothing |
+| ``partners`` | a partner's stop that has waited too long for its start is flagged (``partner.stop_orphaned``, :func:`~polis.services.triggers.flag_orphan_stop`) | the reference leaves ``stop_pending`` |
+| ``reminders`` | missions starting soon without cover: e-mail and ``reminder.due`` (:func:`~polis.services.triggers.run_reminders`) | each reminder is claimed (committed) before it is sent: at most once |
+| ``calendars`` | calendar URLs fetched again and synced, each at most every ``calendar_resync`` (:func:`~polis.services.triggers.sync_calendar_url`) | ``last_synced_at``; a feed synced again plans nothing |
 | ``webhooks`` | outbox events fanned out and due deliveries posted, retried with back-off (:class:`~polis.services.webhooks.Worker`) | deliveries are claimed before each attempt |
 
 ``webhooks`` runs last, so the events the other jobs publish go out in the same tick. A calendar
@@ -33,9 +33,9 @@ from polis.kernel.errors import PolisError
 from polis.kernel.time import ensure_utc, utc_now
 from polis.ondemand.triggers_calendar import MissionAcceptance
 from polis.ondemand.triggers_partner import PartnerRules
-from polis.services import ondemand_triggers, ondemand_windows
+from polis.services import ondemand_windows, triggers
 from polis.services.ondemand_certificates import CertificateIssuer
-from polis.services.ondemand_triggers import (
+from polis.services.triggers import (
     DEFAULT_MAX_BACKDATE,
     CalendarUrlIn,
     FetchLimits,
@@ -216,7 +216,7 @@ class Jobs:
         errors = _ItemErrors()
         for tenant_id, subscription_id, device_ref in due:
             try:
-                view = ondemand_triggers.tick_device(
+                view = triggers.tick_device(
                     self._uow(),
                     tenant_id,
                     subscription_id,
@@ -251,7 +251,7 @@ class Jobs:
         errors = _ItemErrors()
         for tenant_id, partner_ref in waiting:
             try:
-                decision = ondemand_triggers.flag_orphan_stop(
+                decision = triggers.flag_orphan_stop(
                     self._uow(),
                     tenant_id,
                     partner_ref,
@@ -267,9 +267,7 @@ class Jobs:
         return counts, f"{flagged} orphan stop(s) flagged of {len(waiting)} waiting", errors.first
 
     def _reminders(self, now: datetime) -> tuple[dict[str, int], str, str | None]:
-        report = ondemand_triggers.run_reminders(
-            self._uow(), self._mail, now=now, actor=self._actor
-        )
+        report = triggers.run_reminders(self._uow(), self._mail, now=now, actor=self._actor)
         counts = {
             "items": report.items,
             "sent": len(report.sent),
@@ -306,7 +304,7 @@ class Jobs:
         errors = _ItemErrors()
         for calendar_id, tenant_id, subscription_id, payload in due:
             try:
-                view = ondemand_triggers.sync_calendar_url(
+                view = triggers.sync_calendar_url(
                     self._uow(),
                     tenant_id,
                     subscription_id,

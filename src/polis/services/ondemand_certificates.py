@@ -178,9 +178,10 @@ def certificate_links(number: str, public_base_url: str = "") -> dict[str, str]:
 
 
 def register_signing_key(uow: UnitOfWork, signer: CertificateSigner, now: datetime) -> None:
-    """Keep the signer's public key under its key id (once; no commit)."""
+    """Keep the signer's public key under its key id (once, also when several first activations
+    race to store it; no commit)."""
     if not uow.ondemand.has_signing_key(signer.key_id):
-        uow.ondemand.add(
+        uow.ondemand.add_signing_key(
             OnDemandSigningKeyRow(
                 key_id=signer.key_id,
                 public_key=public_key_base64url(signer.public_key),
@@ -226,7 +227,7 @@ def issue_certificate(
         pdf_size=None,
         public_base_url=issuer.public_base_url,
     )
-    uow.ondemand.add(row)
+    uow.ondemand.insert(row)  # revocation and the PDF come later, on the row read again
     outbox.publish(
         uow,
         tenant_id=tenant_id,

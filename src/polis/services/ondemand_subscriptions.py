@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from threading import Lock
 from typing import Any, Literal
@@ -25,7 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from polis.calc._base import parse_request
-from polis.kernel.errors import NotFound
+from polis.kernel.errors import InvalidInput, NotFound
 from polis.kernel.time import ensure_utc, to_local, utc_now
 from polis.ondemand.customers import Customer
 from polis.ondemand.limits import limits_for
@@ -39,10 +39,12 @@ from polis.ondemand.subscription import (
     subscribe,
 )
 from polis.ondemand.terms import Scope, TermsEntry, default_terms
+from polis.ondemand.withdrawal import SaleChannel, WithdrawalRefused
 from polis.policies.catalogue import CatalogueEntry, default_catalogue
 from polis.rating.pure import Unit
 from polis.services import audit
 from polis.services.ondemand_customers import customer_history, customer_of, require_customer
+from polis.services.ondemand_withdrawal_terms import WithdrawalTermsView, withdrawal_terms
 from polis.services.policies import PolicyIn, add_policy
 from polis.store.tables_ondemand import OnDemandCustomerRow, OnDemandSubscriptionRow
 from polis.store.uow import UnitOfWork
@@ -85,6 +87,16 @@ class SubscriptionIn(_Strict):
     deductible: Decimal | None = None
     risk: dict[str, Any] = Field(default_factory=dict, examples=[{"equipment": "camera"}])
     geofence_ref: str | None = Field(default=None, max_length=200)
+    sale_channel: SaleChannel = Field(
+        default=SaleChannel.DISTANCE,
+        description="how the contract was sold: `distance` (API, web: L112-2-1) or `doorstep` "
+        "(L112-9); it decides the right of withdrawal",
+    )
+    terms_received_at: datetime | None = Field(
+        default=None,
+        description="when the insured received the contractual terms, if after the "
+        "subscription (distance selling: the withdrawal period runs from then)",
+    )
 
 
 class ExclusionView(_Strict):
@@ -113,6 +125,9 @@ class SubscriptionView(_Strict):
     ondemand_terms_sha256: str
     policies: dict[str, str] = Field(description="insured item → its policy (claims attach to it)")
     exclusions: list[ExclusionView]
+    withdrawal: WithdrawalTermsView | None = Field(
+        default=None, description="the right of withdrawal and its deadline"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,17 +202,34 @@ def subscription_of(row: OnDemandSubscriptionRow) -> Subscription:
 
 
 def load_context(
-    uow: UnitOfWork, tenant_id: str, subscription_id: str, *, for_update: bool = False
+    uow: UnitOfWork,
+    tenant_id: str,
+    subscription_id: str,
+    *,
+    for_update: bool = False,
+    allow_withdrawn: bool = False,
 ) -> SubscriptionContext:
-    """The subscription ``subscription_id`` of ``tenant_id`` (``subscription.not_found``)."""
-    row = uow.ondemand.subscription(tenant_id, subscription_id.strip(), for_update=for_update)
-    if row is None:
+    """The subscription ``subscription_id`` of ``tenant_id`` (``subscription.not_found``).
+
+    Loaded for a change (``for_update``), a withdrawn subscription is refused
+    (``subscription.withdrawn``, 409): nothing opens or moves cover on it any more.
+    """
+    found = uow.ondemand.subscription_and_customer(
+        tenant_id, subscription_id.strip(), for_update=for_update
+    )
+    if found is None:
         raise NotFound(
             f"no subscription {subscription_id!r}",
             field="subscription_id",
             code="subscription.not_found",
         )
-    customer_row = require_customer(uow, tenant_id, row.customer_id)
+    row, customer_row = found
+    if for_update and row.withdrawn_at is not None and not allow_withdrawn:
+        raise WithdrawalRefused(
+            f"subscription {row.id} was withdrawn on {to_local(row.withdrawn_at):%Y-%m-%d %H:%M}",
+            field="subscription_id",
+            code="subscription.withdrawn",
+        )
     subscription = subscription_of(row)
     entry = default_catalogue().get(row.product_id, row.product_version)
     terms = default_terms().get(row.product_id, row.product_version)
@@ -225,7 +257,10 @@ def _exclusions(terms: TermsEntry, lang: str) -> list[ExclusionView]:
     ]
 
 
-def subscription_view(row: OnDemandSubscriptionRow, language: str = "fr") -> SubscriptionView:
+def subscription_view(
+    row: OnDemandSubscriptionRow, language: str = "fr", *, customer_kind: str | None = None
+) -> SubscriptionView:
+    """The subscription as answered; with ``customer_kind``, its right of withdrawal too."""
     terms = default_terms().get(row.product_id, row.product_version)
     return SubscriptionView(
         id=row.id,
@@ -245,7 +280,25 @@ def subscription_view(row: OnDemandSubscriptionRow, language: str = "fr") -> Sub
         ondemand_terms_sha256=row.ondemand_sha256,
         policies=json.loads(row.policies),
         exclusions=_exclusions(terms, language),
+        withdrawal=None if customer_kind is None else withdrawal_terms(row, customer_kind),
     )
+
+
+#: the terms are handed over with the subscription or soon after (by post at the latest)
+_TERMS_RECEIPT_WINDOW = timedelta(days=30)
+
+
+def _terms_received_at(given: SubscriptionIn, accepted_at: datetime) -> datetime | None:
+    """When the terms were received, if later than the subscription: at most 30 days later."""
+    if given.terms_received_at is None:
+        return None
+    received = ensure_utc(given.terms_received_at, field="terms_received_at")
+    if received > accepted_at + _TERMS_RECEIPT_WINDOW:
+        raise InvalidInput(
+            "the terms are received at the latest 30 days after the subscription",
+            field="terms_received_at",
+        )
+    return received
 
 
 def create_subscription(
@@ -330,6 +383,8 @@ def create_subscription(
             geofence_ref=subscription.geofence_ref,
             policies=audit.canonical_json(policies),
             accepted_at=moment,
+            sale_channel=given.sale_channel.value,
+            terms_received_at=_terms_received_at(given, moment),
         )
         uow.ondemand.add(row)
         audit.record(
@@ -348,7 +403,7 @@ def create_subscription(
             },
             at=moment,
         )
-        view = subscription_view(row, customer_row.language)
+        view = subscription_view(row, customer_row.language, customer_kind=customer_row.kind)
         uow.commit()
     return view
 
@@ -356,7 +411,9 @@ def create_subscription(
 def get_subscription(uow: UnitOfWork, tenant_id: str, subscription_id: str) -> SubscriptionView:
     with uow:
         context = load_context(uow, tenant_id, subscription_id)
-        return subscription_view(context.row, context.customer_row.language)
+        return subscription_view(
+            context.row, context.customer_row.language, customer_kind=context.customer_row.kind
+        )
 
 
 def terms_snapshot_text(uow: UnitOfWork, tenant_id: str, subscription_id: str) -> tuple[str, str]:

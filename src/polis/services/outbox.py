@@ -54,6 +54,7 @@ KNOWN_EVENT_TYPES = (
     "window.cancelled",
     "claim.status_changed",
     "reminder.due",
+    "subscription.withdrawn",
 )
 
 

@@ -11,7 +11,8 @@ calculator (``polis.calc.settlement``, contracts.md):
 - the money terms (top level of the calculator): ``valuation`` (``basis``, ``schedule``,
   ``depreciation_rate``), ``sum_insured``, ``first_loss``, ``agreed_value``, ``tolerance``,
   ``deductible``, ``peril_deductibles``, ``limit``, ``limits``, ``sub_limits``,
-  ``annual_aggregate_limit``, ``coinsurance_share``.
+  ``annual_aggregate_limit``, ``coinsurance_share``, ``cumul_clause`` (a top-up's order of
+  intervention with a base contract: ``primary`` | ``excess`` | ``contribution``).
 
 They are validated at registration by the calculator's own request model (a bad field is named
 ``covers.<cover>.<field>``), frozen, and fingerprinted: SHA-256 of their canonical JSON, so an offer
@@ -73,6 +74,7 @@ MONEY_FIELDS = frozenset(
         "sub_limits",
         "annual_aggregate_limit",
         "coinsurance_share",
+        "cumul_clause",
     }
 )
 _PLACEHOLDER_INSTANT = "2000-01-01T00:00:00Z"  # the terms alone need no loss: any instant will do

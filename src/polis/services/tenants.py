@@ -18,6 +18,9 @@ import hashlib
 import hmac
 import secrets
 import string
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,6 +32,7 @@ from polis.store.uow import UnitOfWork
 
 __all__ = [
     "ApiKeyView",
+    "KeyCache",
     "Principal",
     "TenantView",
     "add_api_key",
@@ -200,21 +204,106 @@ def revoke_api_key(uow: UnitOfWork, tenant_id: str, key_id: str, actor: str) -> 
     return view
 
 
-def authenticate(uow: UnitOfWork, key: str) -> Principal:
+@dataclass(slots=True)
+class _Known:
+    secret_hash: str
+    principal: Principal
+    read_at: float
+    used_written_at: float
+
+
+class KeyCache:
+    """API keys a process read recently, so that a request need not read its key again.
+
+    A key read from the database less than ``ttl`` seconds ago (monotonic clock) is trusted from
+    memory — the presented key's SHA-256 is still compared, in constant time, with the stored one —
+    and its ``last_used_at`` is written at most every ``used_every`` seconds. So a key revoked by
+    another process stops working there within ``ttl`` seconds (5 by default); :meth:`forget` makes
+    a revocation immediate in the process that revokes. Only valid keys are kept (at most ``size``,
+    the oldest read dropped first). Thread-safe.
+    """
+
+    def __init__(
+        self,
+        ttl: float = 5.0,
+        used_every: float = 60.0,
+        size: int = 4096,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl, self.used_every, self.size, self.clock = ttl, used_every, size, clock
+        self._known: dict[str, _Known] = {}
+        self._lock = threading.Lock()
+
+    def principal(self, lookup: str, presented: str) -> Principal | None:
+        """The key's principal when it was read recently and needs no ``last_used_at`` write."""
+        with self._lock:
+            known = self._known.get(lookup)
+        now = self.clock()
+        if (
+            known is None
+            or now - known.read_at >= self.ttl
+            or now - known.used_written_at >= self.used_every
+            or not hmac.compare_digest(known.secret_hash, presented)
+        ):
+            return None
+        return known.principal
+
+    def remember(self, lookup: str, secret_hash: str, principal: Principal, used: bool) -> None:
+        """Note a key just read (``used``: its ``last_used_at`` was written with it)."""
+        now = self.clock()
+        with self._lock:
+            previous = self._known.pop(lookup, None)
+            written = now if used or previous is None else previous.used_written_at
+            self._known[lookup] = _Known(secret_hash, principal, now, written)
+            while len(self._known) > self.size:
+                del self._known[next(iter(self._known))]
+
+    def forget(self, key_id: str | None = None) -> None:
+        """Drop the key ``key_id`` (every key when ``None``)."""
+        with self._lock:
+            if key_id is None:
+                self._known.clear()
+            else:
+                for lookup in [k for k, v in self._known.items() if v.principal.key_id == key_id]:
+                    del self._known[lookup]
+
+    def principal_of_key(self, key: str) -> Principal | None:
+        """:meth:`principal` for a whole presented key (``None``: ask :func:`authenticate`)."""
+        lookup = _lookup_of(key)
+        return None if lookup is None else self.principal(lookup, _digest(key.strip()))
+
+    def write_due(self, lookup: str) -> bool:
+        with self._lock:
+            known = self._known.get(lookup)
+        return known is None or self.clock() - known.used_written_at >= self.used_every
+
+
+def authenticate(uow: UnitOfWork, key: str, cache: KeyCache | None = None) -> Principal:
     """Who presents ``key``; ``Unauthenticated`` for any malformed, unknown or revoked key.
 
-    The stored hash is compared in constant time; the key's ``last_used_at`` is updated.
+    The stored hash is compared in constant time; the key's ``last_used_at`` is updated (with a
+    ``cache``: answered from it when it can, ``last_used_at`` written at most every
+    ``cache.used_every`` seconds — :class:`KeyCache`).
     """
     lookup = _lookup_of(key)
     presented = _digest(key.strip())
+    if cache is not None and lookup is not None:
+        known = cache.principal(lookup, presented)
+        if known is not None:
+            return known
     with uow:
         row = uow.api_keys.find_by_lookup(lookup) if lookup is not None else None
         expected = row.secret_hash if row is not None else "0" * 64
         if row is None or not hmac.compare_digest(expected, presented) or row.revoked_at:
             raise Unauthenticated(_INVALID_KEY)
-        row.last_used_at = utc_now()
         principal = Principal(tenant_id=row.tenant_id, key_id=row.id)
-        uow.commit()
+        secret_hash = row.secret_hash
+        write = cache is None or lookup is None or cache.write_due(lookup)
+        if write:
+            row.last_used_at = utc_now()
+            uow.commit()
+    if cache is not None and lookup is not None:
+        cache.remember(lookup, secret_hash, principal, used=write)
     return principal
 
 

@@ -10,21 +10,28 @@ Database errors that carry a business meaning are translated here, at the edge:
 - two writers appending the same ``seq`` to one audit chain →
   ``Conflict("audit.concurrent_append")``.
   On SQLite writers are serialised (``BEGIN IMMEDIATE``), so it cannot happen there; on PostgreSQL
-  the loser of the race fails on ``unique(chain, seq)`` and its whole use case is rolled back, so
-  the chain never forks. The caller may retry the use case.
+  appends to one chain are serialised by a transaction-level advisory lock taken just before the
+  head is read (:meth:`SqlAuditRepository.head_for_append`), so two use cases of one tenant queue
+  for the short end of their transactions instead of failing. ``unique(chain, seq)`` stays as the
+  safety net: a writer that skipped the lock loses on it and its whole use case is rolled back, so
+  the chain never forks.
 """
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from polis.kernel.errors import Conflict
 from polis.kernel.ids import ReadableId
+from polis.store.inserts import insert_row
 from polis.store.tables import ApiKeyRow, AuditLogRow, IdCounterRow, TenantRow
 
 __all__ = [
@@ -36,7 +43,21 @@ __all__ = [
     "SqlIdRepository",
     "SqlTenantRepository",
     "TenantRepository",
+    "insert_unless_taken",
 ]
+
+
+def insert_unless_taken(session: Session, row: object) -> bool:
+    """Insert ``row`` in a savepoint; ``False`` (nothing inserted, the transaction still usable)
+    when a unique constraint says its key is taken already — by another writer, possibly one
+    that committed while this insert waited for it (PostgreSQL)."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
 
 
 class TenantRepository(Protocol):
@@ -62,6 +83,7 @@ class AuditRepository(Protocol):
 
     def append(self, entry: AuditLogRow) -> None: ...
     def last(self, chain: str) -> AuditLogRow | None: ...
+    def head_for_append(self, chain: str) -> tuple[int, str] | None: ...
     def list(self, chain: str, *, limit: int, offset: int) -> list[AuditLogRow]: ...
     def iterate(self, chain: str) -> Iterator[AuditLogRow]: ...
     def list_for_entity(
@@ -73,6 +95,7 @@ class IdRepository(Protocol):
     """Sequence numbers for readable ids, one counter per prefix and year."""
 
     def next(self, prefix: str, year: int) -> ReadableId: ...
+    def allocate(self, prefix: str, year: int) -> ReadableId: ...
 
 
 class _SqlRepository:
@@ -128,11 +151,10 @@ class SqlAuditRepository(_SqlRepository):
     """Audit entries in the ``audit_log`` table (which the database keeps append-only)."""
 
     def append(self, entry: AuditLogRow) -> None:
-        """Insert ``entry`` now; a ``seq`` already taken raises ``Conflict``."""
-        self._session.flush()
-        self._session.add(entry)
+        """Insert ``entry`` now (never changed afterwards: one Core ``INSERT``); a ``seq`` already
+        taken raises ``Conflict``."""
         try:
-            self._session.flush()
+            insert_row(self._session, entry)
         except IntegrityError as e:
             raise Conflict(
                 f"another entry was appended to the audit chain {entry.chain!r} concurrently",
@@ -143,6 +165,22 @@ class SqlAuditRepository(_SqlRepository):
         """The head of ``chain`` (highest ``seq``), ``None`` for an empty chain."""
         query = select(AuditLogRow).where(AuditLogRow.chain == chain)
         return self._session.scalars(query.order_by(AuditLogRow.seq.desc()).limit(1)).first()
+
+    def head_for_append(self, chain: str) -> tuple[int, str] | None:
+        """``(seq, hash)`` of the head of ``chain``, read to append after it: on PostgreSQL the
+        chain's advisory lock is taken first and held until the transaction ends, so appends to one
+        chain queue instead of racing (module doc)."""
+        connection = self._session.connection()
+        if connection.dialect.name == "postgresql":
+            connection.execute(select(func.pg_advisory_xact_lock(_lock_key("audit", chain))))
+        table = AuditLogRow.__table__
+        head = connection.execute(
+            select(table.c.seq, table.c.hash)
+            .where(table.c.chain == chain)
+            .order_by(table.c.seq.desc())
+            .limit(1)
+        ).first()
+        return None if head is None else (head.seq, head.hash)
 
     def list(self, chain: str, *, limit: int, offset: int) -> list[AuditLogRow]:
         query = select(AuditLogRow).where(AuditLogRow.chain == chain).order_by(AuditLogRow.seq)
@@ -168,35 +206,100 @@ class SqlAuditRepository(_SqlRepository):
 class SqlIdRepository(_SqlRepository):
     """Counters in ``id_counters``, safe under concurrent allocation on SQLite and PostgreSQL.
 
-    ``UPDATE … SET last = last + 1 … RETURNING last`` locks the counter row until the transaction
-    ends, so two transactions never get the same number. The first number of a prefix and year is
-    inserted in a savepoint; if another transaction inserted it first, the unique primary key
-    refuses ours and the update is tried again (PostgreSQL then sees the committed row).
+    Two kinds of numbers:
+
+    - :meth:`next` — gapless: ``UPDATE … SET last = last + 1 … RETURNING last`` inside the caller's
+      transaction locks the counter row until that transaction ends, so two transactions never get
+      the same number and a rolled-back one gives its number back. The first number of a prefix and
+      year is inserted in a savepoint; if another transaction inserted it first, the unique primary
+      key refuses ours and the update is tried again (PostgreSQL then sees the committed row).
+    - :meth:`allocate` — unique and increasing within a process, but not gapless: on PostgreSQL a
+      process takes a block of :data:`BLOCK` numbers in a short transaction of its own and hands
+      them out from memory, so the caller's transaction holds no counter lock at all (hot paths
+      shared by every tenant: window and certificate numbers). Numbers of a failed transaction,
+      and the rest of a block when the process stops, are skipped; several processes interleave.
+      On SQLite, where writers are serialised anyway (and a second connection could not write
+      while the caller's transaction holds the lock), it is :meth:`next`.
     """
 
     def next(self, prefix: str, year: int) -> ReadableId:
         """The next readable id for ``prefix`` and ``year`` (numbers start at 1, no gaps)."""
         ReadableId(prefix, year, 1)  # validates prefix and year before touching the database
-        number = self._increment(prefix, year)
-        if number is None:
-            try:
-                with self._session.begin_nested():
-                    self._session.execute(
-                        insert(IdCounterRow).values(prefix=prefix, year=year, last=1)
-                    )
-                number = 1
-            except IntegrityError:
-                number = self._increment(prefix, year)
-        if number is None:  # pragma: no cover - the row exists after a duplicate-key refusal
-            raise RuntimeError(f"could not allocate an id for {prefix}-{year}")
+        number = _take(self._session, prefix, year, 1)
         return ReadableId(prefix, year, number)
 
-    def _increment(self, prefix: str, year: int) -> int | None:
-        statement = (
-            update(IdCounterRow)
-            .where(IdCounterRow.prefix == prefix, IdCounterRow.year == year)
-            .values(last=IdCounterRow.last + 1)
-            .returning(IdCounterRow.last)
-            .execution_options(synchronize_session=False)
-        )
-        return self._session.execute(statement).scalar_one_or_none()
+    def allocate(self, prefix: str, year: int) -> ReadableId:
+        """A readable id for ``prefix`` and ``year`` that no other caller ever gets (class doc)."""
+        ReadableId(prefix, year, 1)
+        engine = self._session.get_bind()
+        if not isinstance(engine, Engine) or engine.dialect.name != "postgresql":
+            return self.next(prefix, year)
+        return ReadableId(prefix, year, _blocks_of(engine).take(engine, prefix, year))
+
+
+#: numbers a process takes at once for :meth:`SqlIdRepository.allocate`
+BLOCK = 32
+
+
+class _Blocks:
+    """The unused numbers of one process, per prefix and year, for one database."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ranges: dict[tuple[str, int], tuple[int, int]] = {}
+
+    def take(self, engine: Engine, prefix: str, year: int) -> int:
+        with self._lock:
+            following, end = self._ranges.get((prefix, year), (0, 0))
+            if following >= end:
+                with engine.begin() as connection:
+                    end = _take(connection, prefix, year, BLOCK) + 1
+                following = end - BLOCK
+            self._ranges[(prefix, year)] = (following + 1, end)
+            return following
+
+
+_BLOCKS: weakref.WeakKeyDictionary[Engine, _Blocks] = weakref.WeakKeyDictionary()
+_BLOCKS_LOCK = threading.Lock()
+
+
+def _blocks_of(engine: Engine) -> _Blocks:
+    with _BLOCKS_LOCK:
+        blocks = _BLOCKS.get(engine)
+        if blocks is None:
+            blocks = _BLOCKS[engine] = _Blocks()
+        return blocks
+
+
+def _take(executor: Session | Connection, prefix: str, year: int, count: int) -> int:
+    """Add ``count`` to the counter of ``prefix`` and ``year`` (created at 0 if missing) in the
+    executor's transaction; the new last number."""
+    number = _increment(executor, prefix, year, count)
+    if number is None:
+        try:
+            with executor.begin_nested():
+                executor.execute(insert(IdCounterRow).values(prefix=prefix, year=year, last=count))
+            number = count
+        except IntegrityError:
+            number = _increment(executor, prefix, year, count)
+    if number is None:  # pragma: no cover - the row exists after a duplicate-key refusal
+        raise RuntimeError(f"could not allocate an id for {prefix}-{year}")
+    return number
+
+
+def _increment(executor: Session | Connection, prefix: str, year: int, count: int) -> int | None:
+    statement = (
+        update(IdCounterRow)
+        .where(IdCounterRow.prefix == prefix, IdCounterRow.year == year)
+        .values(last=IdCounterRow.last + count)
+        .returning(IdCounterRow.last)
+        .execution_options(synchronize_session=False)
+    )
+    result: int | None = executor.execute(statement).scalar_one_or_none()
+    return result
+
+
+def _lock_key(kind: str, name: str) -> int:
+    """A signed 64-bit key for ``pg_advisory_xact_lock``, stable across processes."""
+    digest = hashlib.sha256(f"polis:{kind}:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)

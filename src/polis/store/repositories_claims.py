@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from polis.store.tables_claims import (
@@ -44,6 +44,7 @@ __all__ = [
 class PolicyRepository(Protocol):
     def add(self, policy: PolicyRow) -> None: ...
     def get(self, tenant_id: str, policy_id: str) -> PolicyRow | None: ...
+    def set_terms(self, tenant_id: str, policy_id: str, terms: str, terms_sha256: str) -> bool: ...
 
 
 class ClaimRepository(Protocol):
@@ -90,6 +91,17 @@ class _Sql:
         self._session = session
 
 
+_POLICIES = cast(Table, PolicyRow.__table__)
+#: the cover terms of a policy replaced in one statement (a Core statement built once: the row is
+#: not loaded in the session, so there is nothing for the ORM to synchronise)
+_SET_TERMS = (
+    update(_POLICIES)
+    .where(_POLICIES.c.id == bindparam("p"), _POLICIES.c.tenant_id == bindparam("t"))
+    .values(terms=bindparam("terms"), terms_sha256=bindparam("sha"))
+    .returning(_POLICIES.c.id)
+)
+
+
 class SqlPolicyRepository(_Sql):
     def add(self, policy: PolicyRow) -> None:
         self._session.add(policy)
@@ -98,6 +110,12 @@ class SqlPolicyRepository(_Sql):
     def get(self, tenant_id: str, policy_id: str) -> PolicyRow | None:
         query = select(PolicyRow).where(PolicyRow.id == policy_id, PolicyRow.tenant_id == tenant_id)
         return self._session.scalars(query).first()
+
+    def set_terms(self, tenant_id: str, policy_id: str, terms: str, terms_sha256: str) -> bool:
+        """Replace the policy's cover terms in one ``UPDATE``; ``False`` when there is no such
+        policy of the tenant."""
+        parameters = {"p": policy_id, "t": tenant_id, "terms": terms, "sha": terms_sha256}
+        return self._session.execute(_SET_TERMS, parameters).first() is not None
 
 
 class SqlClaimRepository(_Sql):

@@ -15,14 +15,17 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import ColumnElement, and_, func, not_, or_, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, delete, func, not_, or_, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from polis.store.tables_claims import ClaimRow
+from polis.store.inserts import insert_row
+from polis.store.repositories import insert_unless_taken
+from polis.store.tables import Base
+from polis.store.tables_claims import ClaimLedgerRow, ClaimRow
 from polis.store.tables_ondemand import (
     OnDemandCalendarRow,
     OnDemandCertificatePdfRow,
@@ -52,6 +55,7 @@ class OnDemandRepository(Protocol):
 
     # customers and subscriptions
     def add(self, row: object) -> None: ...
+    def insert(self, row: Base) -> None: ...
     def customer(
         self, tenant_id: str, customer_id: str, *, for_update: bool = False
     ) -> OnDemandCustomerRow | None: ...
@@ -61,6 +65,9 @@ class OnDemandRepository(Protocol):
     def subscription(
         self, tenant_id: str, subscription_id: str, *, for_update: bool = False
     ) -> OnDemandSubscriptionRow | None: ...
+    def subscription_and_customer(
+        self, tenant_id: str, subscription_id: str, *, for_update: bool = False
+    ) -> tuple[OnDemandSubscriptionRow, OnDemandCustomerRow] | None: ...
     def subscriptions_of(
         self, tenant_id: str, customer_id: str
     ) -> list[OnDemandSubscriptionRow]: ...
@@ -108,6 +115,7 @@ class OnDemandRepository(Protocol):
     def add_certificate_pdf(self, row: OnDemandCertificatePdfRow) -> bool: ...
     def signing_key(self, key_id: str) -> OnDemandSigningKeyRow | None: ...
     def has_signing_key(self, key_id: str) -> bool: ...
+    def add_signing_key(self, row: OnDemandSigningKeyRow) -> bool: ...
 
     # triggers
     def calendar(
@@ -123,6 +131,9 @@ class OnDemandRepository(Protocol):
         self, tenant_id: str, partner_ref: str, *, for_update: bool = False
     ) -> OnDemandPartnerRefRow | None: ...
     def reminders(self, subscription_id: str) -> list[OnDemandReminderRow]: ...
+    def claim_reminder(self, row: OnDemandReminderRow) -> bool: ...
+    def settle_reminder(self, reminder_id: int, status: str) -> bool: ...
+    def release_reminder(self, reminder_id: int) -> bool: ...
 
     # jobs (every tenant)
     def trackers_to_tick(self, limit: int) -> list[OnDemandTrackerRow]: ...
@@ -130,6 +141,29 @@ class OnDemandRepository(Protocol):
     def calendars_to_resync(
         self, synced_before: datetime, limit: int
     ) -> list[OnDemandCalendarRow]: ...
+
+    # insurer's portfolio (read-only; tenant None: every tenant, the operator's view)
+    def portfolio_windows(
+        self, tenant_id: str | None, start: datetime, end: datetime, at: datetime
+    ) -> list[tuple[OnDemandWindowRow, str, Decimal]]: ...
+    def portfolio_entries(
+        self, tenant_id: str | None, start: datetime, end: datetime, at: datetime
+    ) -> list[OnDemandLedgerRow]: ...
+    def portfolio_claims(
+        self, tenant_id: str | None, start: datetime, end: datetime
+    ) -> list[tuple[str, str, str, datetime, str]]: ...
+    def portfolio_claim_entries(
+        self, tenant_id: str | None, start: datetime, end: datetime
+    ) -> list[tuple[str, str, Decimal, datetime]]: ...
+
+
+def _not_withdrawn(subscription_id: InstrumentedAttribute[str]) -> ColumnElement[bool]:
+    """The row's subscription was not withdrawn (the periodic jobs leave those alone: nothing opens
+    or moves cover on them any more)."""
+    withdrawn = select(OnDemandSubscriptionRow.id).where(
+        OnDemandSubscriptionRow.withdrawn_at.is_not(None)
+    )
+    return subscription_id.not_in(withdrawn)
 
 
 class SqlOnDemandRepository:
@@ -152,6 +186,11 @@ class SqlOnDemandRepository:
     def add(self, row: object) -> None:
         self._session.add(row)
         self._session.flush()
+
+    def insert(self, row: Base) -> None:
+        """Insert ``row`` now without attaching it to the session (``polis.store.inserts``): for
+        rows the caller never changes afterwards in this transaction."""
+        insert_row(self._session, row)
 
     # --- customers and subscriptions ---------------------------------------------------------
 
@@ -181,6 +220,30 @@ class SqlOnDemandRepository:
             OnDemandSubscriptionRow.tenant_id == tenant_id,
         )
         return self._session.scalars(query.with_for_update() if for_update else query).first()
+
+    def subscription_and_customer(
+        self, tenant_id: str, subscription_id: str, *, for_update: bool = False
+    ) -> tuple[OnDemandSubscriptionRow, OnDemandCustomerRow] | None:
+        """The subscription of the tenant and its customer in one query (``for_update``: only the
+        subscription's row is locked)."""
+        query = (
+            select(OnDemandSubscriptionRow, OnDemandCustomerRow)
+            .join(
+                OnDemandCustomerRow,
+                and_(
+                    OnDemandCustomerRow.id == OnDemandSubscriptionRow.customer_id,
+                    OnDemandCustomerRow.tenant_id == tenant_id,
+                ),
+            )
+            .where(
+                OnDemandSubscriptionRow.id == subscription_id,
+                OnDemandSubscriptionRow.tenant_id == tenant_id,
+            )
+        )
+        if for_update:
+            query = query.with_for_update(of=OnDemandSubscriptionRow)
+        found = self._session.execute(query).first()
+        return None if found is None else (found[0], found[1])
 
     def subscriptions_of(self, tenant_id: str, customer_id: str) -> list[OnDemandSubscriptionRow]:
         query = (
@@ -342,13 +405,7 @@ class SqlOnDemandRepository:
 
     def add_certificate_pdf(self, row: OnDemandCertificatePdfRow) -> bool:
         """Store a rendered PDF; ``False`` (nothing stored) when its certificate has one already."""
-        try:
-            with self._session.begin_nested():
-                self._session.add(row)
-                self._session.flush()
-        except IntegrityError:
-            return False
-        return True
+        return insert_unless_taken(self._session, row)
 
     def signing_key(self, key_id: str) -> OnDemandSigningKeyRow | None:
         return self._session.get(OnDemandSigningKeyRow, key_id)
@@ -364,6 +421,11 @@ class SqlOnDemandRepository:
             return False
         known.add(key_id)
         return True
+
+    def add_signing_key(self, row: OnDemandSigningKeyRow) -> bool:
+        """Store a public key unless its key id is stored already — maybe by a concurrent first
+        activation that committed while this insert waited (``False`` then; nothing written)."""
+        return insert_unless_taken(self._session, row)
 
     # --- triggers ----------------------------------------------------------------------------
 
@@ -394,6 +456,7 @@ class SqlOnDemandRepository:
             .where(
                 OnDemandMissionRow.mission_start > now,
                 OnDemandMissionRow.mission_status.in_(["confirmed", "tentative"]),
+                _not_withdrawn(OnDemandMissionRow.subscription_id),
             )
             .distinct()
             .order_by(OnDemandMissionRow.subscription_id, OnDemandMissionRow.object_ref)
@@ -427,6 +490,33 @@ class SqlOnDemandRepository:
         )
         return list(self._session.scalars(query.order_by(OnDemandReminderRow.id)))
 
+    def claim_reminder(self, row: OnDemandReminderRow) -> bool:
+        """Insert a reminder row; ``False`` (nothing inserted) when its key is recorded already —
+        another worker claimed it (the unique ``(subscription_id, reminder_key)``; on PostgreSQL
+        the second insert waits for the first transaction, then fails)."""
+        return insert_unless_taken(self._session, row)
+
+    def settle_reminder(self, reminder_id: int, status: str) -> bool:
+        """Move a ``claimed`` reminder to ``status``; ``False`` if it is not claimed any more."""
+        statement = (
+            update(OnDemandReminderRow)
+            .where(OnDemandReminderRow.id == reminder_id, OnDemandReminderRow.status == "claimed")
+            .values(status=status)
+            .returning(OnDemandReminderRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        return self._session.execute(statement).first() is not None
+
+    def release_reminder(self, reminder_id: int) -> bool:
+        """Delete a ``claimed`` reminder (its sending failed: it may be tried again)."""
+        statement = (
+            delete(OnDemandReminderRow)
+            .where(OnDemandReminderRow.id == reminder_id, OnDemandReminderRow.status == "claimed")
+            .returning(OnDemandReminderRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        return self._session.execute(statement).first() is not None
+
     # --- jobs (every tenant: the rows are handed to use cases scoped by their tenant) ------------
 
     def trackers_to_tick(self, limit: int) -> list[OnDemandTrackerRow]:
@@ -437,7 +527,7 @@ class SqlOnDemandRepository:
         idle = and_(state.like('%"phase": "outside"%'), state.like('%"pending": []%'))
         query = (
             select(OnDemandTrackerRow)
-            .where(not_(idle))
+            .where(not_(idle), _not_withdrawn(OnDemandTrackerRow.subscription_id))
             .order_by(OnDemandTrackerRow.updated_at, OnDemandTrackerRow.id)
             .limit(limit)
         )
@@ -450,6 +540,7 @@ class SqlOnDemandRepository:
             .where(
                 OnDemandPartnerRefRow.window_id.is_(None),
                 OnDemandPartnerRefRow.state.like('%"status": "stop_pending"%'),
+                _not_withdrawn(OnDemandPartnerRefRow.subscription_id),
             )
             .order_by(OnDemandPartnerRefRow.updated_at, OnDemandPartnerRefRow.id)
             .limit(limit)
@@ -466,8 +557,109 @@ class SqlOnDemandRepository:
                 OnDemandCalendarRow.source == "url",
                 OnDemandCalendarRow.url.is_not(None),
                 or_(synced.is_(None), synced <= synced_before),
+                _not_withdrawn(OnDemandCalendarRow.subscription_id),
             )
             .order_by(synced.is_not(None), synced, OnDemandCalendarRow.id)
             .limit(limit)
         )
         return list(self._session.scalars(query))
+
+    # --- insurer's portfolio (read-only; tenant None: every tenant, the operator's view) -------
+
+    def _portfolio_window_ids(
+        self, tenant_id: str | None, start: datetime, end: datetime, at: datetime
+    ) -> Select[str]:
+        """Windows with cover in ``[start, end)``, in force at ``at``, or an entry dated in
+        ``[start, end)``."""
+        w = OnDemandWindowRow
+        dated = select(OnDemandLedgerRow.window_id).where(
+            OnDemandLedgerRow.at >= start, OnDemandLedgerRow.at < end
+        )
+        if tenant_id is not None:
+            dated = dated.where(OnDemandLedgerRow.tenant_id == tenant_id)
+        query = select(w.id).where(
+            or_(
+                and_(w.starts_at < end, w.ends_at > start),
+                and_(w.starts_at <= at, w.ends_at > at),
+                w.id.in_(dated),
+            )
+        )
+        return query if tenant_id is None else query.where(w.tenant_id == tenant_id)
+
+    def portfolio_windows(
+        self, tenant_id: str | None, start: datetime, end: datetime, at: datetime
+    ) -> list[tuple[OnDemandWindowRow, str, Decimal]]:
+        """``(window, product id, sum insured)`` of the windows of the portfolio's period."""
+        ids = self._portfolio_window_ids(tenant_id, start, end, at)
+        query = (
+            select(
+                OnDemandWindowRow,
+                OnDemandSubscriptionRow.product_id,
+                OnDemandSubscriptionRow.sum_insured,
+            )
+            .join(
+                OnDemandSubscriptionRow,
+                OnDemandSubscriptionRow.id == OnDemandWindowRow.subscription_id,
+            )
+            .where(OnDemandWindowRow.id.in_(ids))
+            .order_by(OnDemandWindowRow.starts_at, OnDemandWindowRow.id)
+        )
+        return [(row, product, amount) for row, product, amount in self._session.execute(query)]
+
+    def portfolio_entries(
+        self, tenant_id: str | None, start: datetime, end: datetime, at: datetime
+    ) -> list[OnDemandLedgerRow]:
+        """Every ledger entry of the windows of :meth:`portfolio_windows`."""
+        ids = self._portfolio_window_ids(tenant_id, start, end, at)
+        query = select(OnDemandLedgerRow).where(OnDemandLedgerRow.window_id.in_(ids))
+        return list(self._session.scalars(query.order_by(OnDemandLedgerRow.id)))
+
+    def _portfolio_claims(
+        self, tenant_id: str | None, start: datetime, end: datetime
+    ) -> Select[str, str, str, datetime, str]:
+        policies = (
+            select(OnDemandWindowRow.policy_id, OnDemandWindowRow.subscription_id)
+            .distinct()
+            .subquery()
+        )
+        query = (
+            select(
+                ClaimRow.id,
+                ClaimRow.tenant_id,
+                OnDemandSubscriptionRow.product_id,
+                ClaimRow.loss_at,
+                ClaimRow.status,
+            )
+            .join(policies, policies.c.policy_id == ClaimRow.policy_id)
+            .join(
+                OnDemandSubscriptionRow,
+                OnDemandSubscriptionRow.id == policies.c.subscription_id,
+            )
+            .where(ClaimRow.loss_at >= start, ClaimRow.loss_at < end)
+        )
+        return query if tenant_id is None else query.where(ClaimRow.tenant_id == tenant_id)
+
+    def portfolio_claims(
+        self, tenant_id: str | None, start: datetime, end: datetime
+    ) -> list[tuple[str, str, str, datetime, str]]:
+        """``(claim, tenant, product, loss instant, status)`` of the claims on on-demand policies
+        with a loss in ``[start, end)``."""
+        query = self._portfolio_claims(tenant_id, start, end).order_by(ClaimRow.id)
+        return [(c, t, p, loss, status) for c, t, p, loss, status in self._session.execute(query)]
+
+    def portfolio_claim_entries(
+        self, tenant_id: str | None, start: datetime, end: datetime
+    ) -> list[tuple[str, str, Decimal, datetime]]:
+        """``(claim, kind, amount, at)`` of every ledger entry of :meth:`portfolio_claims`."""
+        claims = self._portfolio_claims(tenant_id, start, end).with_only_columns(ClaimRow.id)
+        query = (
+            select(
+                ClaimLedgerRow.claim_id,
+                ClaimLedgerRow.kind,
+                ClaimLedgerRow.amount,
+                ClaimLedgerRow.at,
+            )
+            .where(ClaimLedgerRow.claim_id.in_(claims))
+            .order_by(ClaimLedgerRow.id)
+        )
+        return [(c, kind, amount, at) for c, kind, amount, at in self._session.execute(query)]

@@ -7,7 +7,9 @@ condition after the winner commits) as on SQLite (writers are serialised by ``BE
 
 - reserving an idempotency key: an ``INSERT`` in a savepoint (the unique ``(tenant_id, key)``
   refuses the second one), or the take-over of an *expired* row by an ``UPDATE … WHERE
-  expires_at <= now``;
+  expires_at <= now``; claiming it inside the operation's own transaction
+  (:meth:`SqlIdempotencyRepository.claim`): ``INSERT … ON CONFLICT DO NOTHING RETURNING`` — on
+  PostgreSQL a concurrent insert of the same key waits for the first transaction to end;
 - fanning an outbox event out: ``UPDATE outbox SET published_at … WHERE published_at IS NULL``;
 - claiming a due delivery before posting it: ``UPDATE … SET next_attempt_at = <lease end> WHERE
   status IN ('pending', 'failed') AND next_attempt_at <= now``.
@@ -19,12 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, cast
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from polis.store.inserts import insert_row
+from polis.store.repositories import insert_unless_taken
 from polis.store.tables_platform import (
     IdempotencyKeyRow,
     OutboxRow,
@@ -41,6 +45,32 @@ __all__ = [
     "WebhookRepository",
 ]
 
+_KEYS = cast(Table, IdempotencyKeyRow.__table__)
+_KEY_COLUMNS = [c.key for c in _KEYS.columns if c.key != "id"]
+#: ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` of a key, built once (parameters per call)
+_CLAIM_POSTGRESQL = (
+    postgresql.insert(_KEYS)
+    .on_conflict_do_nothing(index_elements=["tenant_id", "key"])
+    .returning(_KEYS.c.id)
+)
+_CLAIM_SQLITE = (
+    sqlite.insert(_KEYS)
+    .on_conflict_do_nothing(index_elements=["tenant_id", "key"])
+    .returning(_KEYS.c.id)
+)
+_COMPLETE = (
+    update(_KEYS)
+    .where(
+        _KEYS.c.tenant_id == bindparam("t"),
+        _KEYS.c.key == bindparam("k"),
+        _KEYS.c.status == "in_progress",
+    )
+    .values(
+        status="done", response_status=bindparam("status_code"), response_body=bindparam("body")
+    )
+    .returning(_KEYS.c.id)
+)
+
 #: delivery statuses that the worker still has to post
 RETRYABLE = ("pending", "failed")
 
@@ -48,6 +78,7 @@ RETRYABLE = ("pending", "failed")
 class IdempotencyRepository(Protocol):
     def get(self, tenant_id: str, key: str) -> IdempotencyKeyRow | None: ...
     def try_insert(self, row: IdempotencyKeyRow) -> bool: ...
+    def claim(self, row: IdempotencyKeyRow, now: datetime) -> bool: ...
     def take_over_expired(self, row: IdempotencyKeyRow, now: datetime) -> bool: ...
     def complete(
         self, tenant_id: str, key: str, status_code: int, body: str, now: datetime
@@ -106,13 +137,17 @@ class SqlIdempotencyRepository(_SqlRepository):
 
     def try_insert(self, row: IdempotencyKeyRow) -> bool:
         """Insert ``row``; ``False`` (and nothing inserted) when the key is taken already."""
-        try:
-            with self._session.begin_nested():
-                self._session.add(row)
-                self._session.flush()
-        except IntegrityError:
-            return False
-        return True
+        return insert_unless_taken(self._session, row)
+
+    def claim(self, row: IdempotencyKeyRow, now: datetime) -> bool:
+        """Insert ``row`` — or take over its key's expired row — in the open transaction; ``False``
+        (nothing written) when the key is held by a live row. On PostgreSQL, a key being inserted by
+        a transaction still running makes this wait for that transaction's end."""
+        values = {key: getattr(row, key) for key in _KEY_COLUMNS}
+        dialect = self._session.get_bind().dialect.name
+        statement = _CLAIM_POSTGRESQL if dialect == "postgresql" else _CLAIM_SQLITE
+        inserted = self._session.execute(statement, values).first()
+        return inserted is not None or self.take_over_expired(row, now)
 
     def take_over_expired(self, row: IdempotencyKeyRow, now: datetime) -> bool:
         """Reuse the expired row of ``row``'s key for a new reservation; ``False`` if not expired."""
@@ -128,8 +163,8 @@ class SqlIdempotencyRepository(_SqlRepository):
                 path=row.path,
                 request_sha256=row.request_sha256,
                 status=row.status,
-                response_status=None,
-                response_body=None,
+                response_status=row.response_status,
+                response_body=row.response_body,
                 created_at=row.created_at,
                 expires_at=row.expires_at,
             )
@@ -141,18 +176,8 @@ class SqlIdempotencyRepository(_SqlRepository):
     def complete(
         self, tenant_id: str, key: str, status_code: int, body: str, now: datetime
     ) -> bool:
-        statement = (
-            update(IdempotencyKeyRow)
-            .where(
-                IdempotencyKeyRow.tenant_id == tenant_id,
-                IdempotencyKeyRow.key == key,
-                IdempotencyKeyRow.status == "in_progress",
-            )
-            .values(status="done", response_status=status_code, response_body=body)
-            .returning(IdempotencyKeyRow.id)
-            .execution_options(synchronize_session=False)
-        )
-        return self._session.execute(statement).first() is not None
+        parameters = {"t": tenant_id, "k": key, "status_code": status_code, "body": body}
+        return self._session.execute(_COMPLETE, parameters).first() is not None
 
     def release(self, tenant_id: str, key: str) -> bool:
         statement = (
@@ -181,8 +206,8 @@ class SqlOutboxRepository(_SqlRepository):
     """Events in ``outbox``."""
 
     def add(self, event: OutboxRow) -> None:
-        self._session.add(event)
-        self._session.flush()
+        """Insert ``event`` now (one Core ``INSERT``; its id is set from ``RETURNING``)."""
+        insert_row(self._session, event)
 
     def get(self, tenant_id: str, event_id: int) -> OutboxRow | None:
         event = self._session.get(OutboxRow, event_id)

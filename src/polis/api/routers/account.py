@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from polis.api.deps import CurrentPrincipal, new_uow
+from polis.api.deps import CurrentPrincipal, key_cache, new_uow
 from polis.services import audit, tenants
 from polis.store import SqlUnitOfWork
 
@@ -91,8 +91,9 @@ def create_key(body: ApiKeyIn, principal: CurrentPrincipal, uow: Uow) -> ApiKeyC
 
 
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyOut, summary="Revoke an API key")
-def revoke_key(key_id: str, principal: CurrentPrincipal, uow: Uow) -> ApiKeyOut:
+def revoke_key(key_id: str, principal: CurrentPrincipal, uow: Uow, request: Request) -> ApiKeyOut:
     view = tenants.revoke_api_key(uow, principal.tenant_id, key_id, actor=f"api:{principal.key_id}")
+    key_cache(request).forget(view.id)  # immediate in this process; others within the cache's ttl
     return _key_out(view)
 
 
