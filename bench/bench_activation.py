@@ -17,41 +17,37 @@ docs/benchmarks.md; ``make bench`` writes them):
    request activates the same item of the same subscription;
 3. a real server process runs: ``uvicorn --factory`` on the app of ``POLIS_DATABASE_URL`` with 1 and
    2 worker processes, log level WARNING, loopback only;
-4. an ``httpx.AsyncClient`` in this process (it shares the two cores with the server and with
-   PostgreSQL) keeps ``CLIENTS`` requests in flight for ``SECONDS`` seconds (or until the prepared
-   customers run out); each request is a real ``POST /v1/subscriptions/{id}/windows``
-   ``{"object_ref", "duration": "PT2H"}`` with a fresh ``Idempotency-Key``; a warm-up (the first
-   PDF of each worker process cuts a font subset) is excluded; only 201 answers are counted, other
-   answers are reported;
+4. ``wrk`` (``bench/activation_load.py``; it shares the two cores with the server and with
+   PostgreSQL) keeps ``CLIENTS`` requests in flight for ``SECONDS`` seconds; each request is a real
+   ``POST /v1/subscriptions/{id}/windows`` ``{"object_ref", "duration": "PT2H"}`` with a fresh
+   ``Idempotency-Key``; the sequential row, the warm-up (the first PDF of each worker process cuts a
+   font subset; excluded) and the worst case are sent by an ``httpx`` client in this process; only
+   201 answers are counted, other answers are reported;
 5. ``pgbench -i -s 10`` on a scratch database of the same server, then ``pgbench -c 16 -j 2 -T 20``
    select-only (``-S``) and the default TPC-B-like script, per-transaction latencies logged (``-l``)
    for the percentiles;
 6. the same activation run on the embedded SQLite default (1 worker; SQLite has one writer).
 
 Environment: ``POLIS_BENCH_SECONDS`` (15), ``POLIS_BENCH_CLIENTS`` (16),
-``POLIS_BENCH_PGBENCH_SECONDS`` (20), ``POLIS_BENCH_DATABASE_URL``.
+``POLIS_BENCH_PGBENCH_SECONDS`` (20), ``POLIS_BENCH_DATABASE_URL``, ``POLIS_BENCH_CLIENT``
+(``wrk`` by default when installed — ``apt-get install wrk`` —, or ``httpx``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import math
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -61,6 +57,8 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from bench.activation_load import MAX_RATE, Load, Pool, Target, drive
+from bench.activation_server import ROOT, Usage, measured, server, server_env
 from bench.harness import Timing
 from polis.config import Settings
 from polis.services import ondemand_customers, ondemand_subscriptions, ondemand_windows, tenants
@@ -68,7 +66,6 @@ from polis.services.ondemand_certificates import CertificateIssuer
 from polis.services.signing_keys import certificate_signer
 from polis.store import SqlUnitOfWork, make_engine, session_factory
 
-ROOT = Path(__file__).resolve().parents[1]
 SECONDS = float(os.environ.get("POLIS_BENCH_SECONDS", "15"))
 CLIENTS = int(os.environ.get("POLIS_BENCH_CLIENTS", "16"))
 PGBENCH_SECONDS = int(os.environ.get("POLIS_BENCH_PGBENCH_SECONDS", "20"))
@@ -76,7 +73,6 @@ ADMIN_URL = os.environ.get(
     "POLIS_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 ITEMS = 3  # cameras per subscription; a starter customer activates 3 windows a local day
-MAX_RATE = 260.0  # activations/s the prepared customers are sized for
 WORST_CASE_REQUESTS = 95  # within the partner tier's 100 activations a local day
 ACTOR = "bench"
 CUSTOMER: dict[str, Any] = {
@@ -90,40 +86,41 @@ CUSTOMER: dict[str, Any] = {
 
 NOTES: list[str] = []
 BEFORE = (
-    "Before the optimisation of issue 5 (the PDF rendered inside the activation's transaction, "
-    "the window and certificate numbers taken before the reads, no cap per process), this same "
-    "benchmark on the same machine, the same hour (load average ~2), gave: "
-    "PostgreSQL, 1 client: p50 33.5 ms, p99 46.7 ms, 30.3/s (server CPU 27.1 ms per "
-    "activation); 16 clients: 28.0/s with 1 worker and 29.6/s with 2 (p50 460 and 406 ms, p99 "
-    "2.31 s and 1.92 s; 12.6 and 12.4 backends waiting on the counters on average); 2 workers, "
-    "4 clients: 31.3/s, p50 124 ms, p99 227 ms; worst case 20.3/s (p99 941 ms); SQLite: "
-    "35.1/s, p99 4.39 s, 4 requests answered 500; pgbench 4,700 TPS (TPC-B-like) and 56,570 "
-    "(select-only). What changed: the PDF is "
-    "rendered at the first download (the signed record — content hash, Ed25519 signature, key "
-    "id — is stored and answered at activation), the counters are taken after every read, and "
-    "five queries per activation are gone (policy windows, paid amount, today's count read from "
-    "the customer's windows, the signing key remembered per engine, the view's certificate); and "
-    "each server process runs at most `POLIS_ACTIVATION_CONCURRENCY` (2) activations at once, "
-    "the others waiting their turn before their transaction starts (see below)."
+    "Before this round (the same benchmark, the same machine, 2026-11-21 05:28 UTC, load average "
+    "0.8–1.9; httpx as the load generator): PostgreSQL, 1 client: 51.9/s, p50 19.1 ms, p99 23.3 "
+    "ms (server CPU 13.7 ms per activation); 16 clients: 55.1/s with 1 worker and 63.0/s with 2 "
+    "(p99 539 and 484 ms); 2 workers, 4 clients: 54.9/s, p99 92.3 ms; worst case 35.8/s; SQLite "
+    "74.1/s; pgbench 4,986 TPS (TPC-B-like). What changed: one transaction per activation instead "
+    "of four (the API key trusted from memory for 5 s, the Idempotency-Key claimed by the "
+    "activation's own first statement and its response stored before the same commit); window "
+    "and certificate numbers taken by blocks per process (unique, not gapless) instead of two "
+    "gapless counters every activation of every tenant queued on; the tenant's audit chain "
+    "appended under an advisory lock instead of a rollback and a re-run on conflict; the append-"
+    "only rows written by one Core INSERT each instead of the ORM's unit of work; about "
+    "seventeen statements instead of thirty (the subscription with its customer, the item's and "
+    "the month's ledger entries in one read each; an index on the ledger by subscription and "
+    "item, whose reads were sequential scans); uvloop and httptools; a plain ASGI middleware; "
+    "and wrk as the load generator (~0.5 ms of CPU per request instead of ~2.5 ms for httpx, "
+    "left to the server and PostgreSQL)."
 )
+
 LIMITS = (
-    "Targets (p99 < 100 ms and ≥ 200 activations/s on 2 cores): not reached. What limits it, as "
-    "measured above: (1) CPU — an activation costs the server ~11–17 ms of Python (four "
-    "transactions: API key, idempotency reservation, the activation — about twenty statements "
-    "through the SQLAlchemy ORM —, the stored response) plus PostgreSQL and the client, so two "
-    "shared cores cannot reach 200/s whatever the number of workers (uvloop + httptools, i.e. "
-    "`uvicorn[standard]`, cut the server's share by ~15% in a side measurement); (2) the window "
-    "and certificate numbers are gapless counters shared by every activation of every tenant, "
-    "each locked from the moment it is taken to the commit: activations run one at a time "
-    "through that section (~4 ms alone, 6–15 ms when the process holding it competes for the "
-    "interpreter), and with 16 clients in flight the latency is the queue in front of it "
-    "(Little's law: 16 ÷ throughput). Capping the activations run at once per process (2) keeps "
-    "that section short: in side runs, 2 workers and 16 clients went from ~55–65/s and p99 "
-    "~0.7–0.9 s to ~77–84/s and p99 ~0.33–0.39 s. Taking the numbers outside the transaction "
-    "(numbers that never repeat but may skip after a failed activation) and serialising only "
-    "the tenant's audit-chain append (an advisory lock instead of a rollback on conflict) would "
-    "remove the queue altogether; both change documented guarantees (gapless numbers, "
-    "`audit.concurrent_append`), so they are left to a decision."
+    "Targets (p99 < 100 ms and ≥ 200 activations/s on 2 cores): not both met. Across the runs of "
+    "2026-11-21 on this machine, 2 workers reached 98–146 activations/s with 16 clients in "
+    "flight (p99 0.23–0.49 s: the queue of 16 requests — Little's law, 16 ÷ throughput ≈ "
+    "110–160 ms on average) and 110–117/s with 4 clients (p99 58–105 ms). What limits it: CPU. "
+    "An activation costs the server ~9 ms of Python sequentially and 7–14 ms under load (two "
+    "processes, each an event loop and two activation threads sharing one interpreter; the "
+    "spread is the machine's — pgbench moved between 3,700 and 5,000 TPS the same day), plus "
+    "~2–3.5 ms of PostgreSQL, so two cores top out near 110–170/s whatever the concurrency. No "
+    "lock serialises activations of different subscriptions any more (backends seen waiting on "
+    "a lock: about 0.4–0.5 of 0.6–0.7 active, the tenant's audit chain during its last "
+    "statements). The remaining cost is spread thin — about 0.3–0.6 ms of SQLAlchemy and "
+    "psycopg per statement (~17 of them), the FastAPI request cycle (~2 ms), pricing, signing "
+    "and JSON — so reaching 200/s on two shared cores would take a leaner write path (fewer "
+    "round trips: psycopg pipelines or one data-modifying statement per activation; a trial of "
+    "staged inserts sent in one pipeline gave no measurable gain here) rather than another lock "
+    "removed."
 )
 
 
@@ -150,29 +147,6 @@ def server_app() -> FastAPI:
 
 
 # --- data ------------------------------------------------------------------------------------
-
-
-@dataclass
-class Target:
-    subscription: str
-    object_ref: str
-
-
-@dataclass
-class Pool:
-    """Prepared activations: (subscription, item) pairs, each activated at most once."""
-
-    api_key: str
-    targets: list[Target]
-    cursor: int = 0
-
-    def take(self, count: int) -> list[Target]:
-        taken = self.targets[self.cursor : self.cursor + count]
-        self.cursor += len(taken)
-        return taken
-
-    def left(self) -> int:
-        return len(self.targets) - self.cursor
 
 
 def _uow(url: str) -> tuple[SqlUnitOfWork, Any]:
@@ -235,261 +209,27 @@ def prepare_partner(url: str, key_seed: str) -> Pool:
         engine.dispose()
 
 
-# --- a server process ----------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _env(database_url: str, key_seed: str, var_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POLIS_")}
-    env |= {
-        "POLIS_DATABASE_URL": database_url,
-        "POLIS_CERTIFICATE_SIGNING_KEY": key_seed,
-        "POLIS_LOG_LEVEL": "WARNING",
-        "POLIS_VAR_DIR": str(var_dir),
-        "POLIS_MIGRATE_ON_START": "false",
-        "POLIS_WEBHOOK_WORKER_IN_PROCESS": "false",
-        "POLIS_JOBS_IN_PROCESS": "false",
-        "POLIS_PUBLIC_BASE_URL": "http://127.0.0.1",
-        "PYTHONPATH": os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-    }
-    return env
-
-
-@dataclass(frozen=True)
-class Server:
-    base: str
-    pid: int
-
-
-@contextlib.contextmanager
-def server(env: dict[str, str], workers: int) -> Iterator[Server]:
-    """``uvicorn --factory bench.bench_activation:server_app`` on a free loopback port."""
-    port = _free_port()
-    command = [
-        sys.executable, "-m", "uvicorn", "bench.bench_activation:server_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--log-level", "warning", "--no-access-log", "--timeout-keep-alive", "60",
-    ]  # fmt: skip
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            _wait_healthy(base, process, log)
-            yield Server(base, process.pid)
-        except BaseException:
-            log.seek(0)
-            sys.stderr.write(log.read().decode(errors="replace")[-4000:])
-            raise
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_healthy(base: str, process: subprocess.Popen[bytes], log: Any) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            log.seek(0)
-            raise RuntimeError(f"the server stopped: {log.read().decode(errors='replace')[-2000:]}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError("the server did not answer /health within 60 s")
-
-
 # --- where the time goes -----------------------------------------------------------------------
 
 
-def _proc_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process (Linux ``/proc``; 0 when unreadable)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _processes() -> dict[int, tuple[int, str]]:
-    """Every process: its parent and command name."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError):
-                stat = (entry / "stat").read_text()
-                name = stat[stat.index("(") + 1 : stat.rindex(")")]
-                found[int(entry.name)] = (int(stat.rsplit(")", 1)[1].split()[1]), name)
-    return found
-
-
-def _cpu_of(server_pid: int) -> tuple[dict[int, float], dict[int, float]]:
-    """CPU seconds of the server's processes (it and its workers) and of PostgreSQL's, by pid."""
-    processes = _processes()
-    workers = [pid for pid, (parent, _) in processes.items() if parent == server_pid]
-    postgres = [pid for pid, (_, name) in processes.items() if name.startswith("postgres")]
-    return (
-        {pid: _proc_cpu(pid) for pid in [server_pid, *workers]},
-        {pid: _proc_cpu(pid) for pid in postgres},
-    )
-
-
-def _spent(before: dict[int, float], after: dict[int, float]) -> float:
-    """CPU spent between two snapshots by the processes alive at the end (new ones in full)."""
-    return sum(max(0.0, cpu - before.get(pid, 0.0)) for pid, cpu in after.items())
-
-
-@dataclass
-class Usage:
-    """CPU seconds spent during a run, and PostgreSQL backends seen waiting on the counters."""
-
-    server: float = 0.0
-    postgres: float = 0.0
-    client: float = 0.0
-    samples: int = 0
-    waiting_on_numbers: int = 0
-    active: int = 0
-
-
-@contextlib.contextmanager
-def measured(server_pid: int, database: str | None) -> Iterator[Usage]:
-    """CPU of the server, PostgreSQL and this process over the block; with ``database``, samples
-    ``pg_stat_activity`` every 20 ms for backends waiting on a lock in ``UPDATE id_counters``."""
-    usage = Usage()
-    stop = threading.Event()
-
-    def sample() -> None:
-        admin = make_engine(ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
-        query = text(
-            "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock' "
-            "AND query LIKE 'UPDATE id_counters%'), count(*) FILTER (WHERE state = 'active') "
-            "FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()"
-        )
-        try:
-            with admin.connect() as connection:
-                while not stop.wait(0.02):
-                    waiting, active = connection.execute(query, {"name": database}).one()
-                    usage.samples += 1
-                    usage.waiting_on_numbers += waiting
-                    usage.active += active
-        finally:
-            admin.dispose()
-
-    sampler = threading.Thread(target=sample, daemon=True) if database else None
-    server_before, postgres_before = _cpu_of(server_pid)
-    client_before = os.times()
-    if sampler:
-        sampler.start()
-    try:
-        yield usage
-    finally:
-        stop.set()
-        if sampler:
-            sampler.join()
-        server_after, postgres_after = _cpu_of(server_pid)
-        client_after = os.times()
-        usage.server = _spent(server_before, server_after)
-        usage.postgres = _spent(postgres_before, postgres_after)
-        usage.client = (client_after.user - client_before.user) + (
-            client_after.system - client_before.system
-        )
-
-
 def _usage_note(name: str, load: Load, usage: Usage) -> None:
-    count = len(load.latencies) + sum(load.failures.values())
+    count = load.done + sum(load.failures.values())
     if not count:
         return
     per = [1000 * x / count for x in (usage.server, usage.postgres, usage.client)]
     total = sum(per)
     line = (
         f"- CPU per activation, {name}: server {per[0]:.1f} ms, PostgreSQL {per[1]:.1f} ms, "
-        f"benchmark client {per[2]:.1f} ms — {total:.1f} ms in all, so "
+        f"load generator ({load.generator}) {per[2]:.1f} ms — {total:.1f} ms in all, so "
         f"{os.cpu_count()} cores cannot do more than ~{1000 * (os.cpu_count() or 1) / total:.0f} "
         "activations/s whatever the concurrency"
     )
     if usage.samples:
         line += (
-            f"; on average {usage.waiting_on_numbers / usage.samples:.1f} PostgreSQL backends "
-            f"were waiting for the window/certificate number counters (of "
-            f"{usage.active / usage.samples:.1f} active)"
+            f"; on average {usage.waiting / usage.samples:.1f} PostgreSQL backends were waiting "
+            f"on a lock (of {usage.active / usage.samples:.1f} active)"
         )
     NOTES.append(line + ".")
-
-
-# --- the load ----------------------------------------------------------------------------------
-
-
-@dataclass
-class Load:
-    latencies: list[float] = field(default_factory=list)
-    failures: Counter[str] = field(default_factory=Counter)
-    elapsed: float = 0.0
-    retried: int = 0
-    certificates: list[str] = field(default_factory=list)
-
-    @property
-    def rate(self) -> float:
-        return len(self.latencies) / self.elapsed if self.elapsed else 0.0
-
-    def percentile(self, p: int) -> float:
-        if len(self.latencies) < 2:
-            return self.latencies[0] * 1000 if self.latencies else math.nan
-        return statistics.quantiles(self.latencies, n=100)[p - 1] * 1000
-
-
-async def _drive(
-    base: str, api_key: str, targets: Sequence[Target], clients: int, seconds: float
-) -> Load:
-    """Keep ``clients`` activations in flight until ``seconds`` pass or ``targets`` run out."""
-    load = Load()
-    queue = iter(targets)
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
-        started = time.perf_counter()
-        deadline = started + seconds
-
-        async def one_client() -> None:
-            while time.perf_counter() < deadline:
-                target = next(queue, None)
-                if target is None:
-                    return
-                headers = {"X-API-Key": api_key, "Idempotency-Key": uuid.uuid4().hex}
-                body = {"object_ref": target.object_ref, "duration": "PT2H"}
-                url = f"/v1/subscriptions/{target.subscription}/windows"
-                sent = time.perf_counter()
-                try:
-                    response = await client.post(url, json=body, headers=headers)
-                except httpx.TransportError:  # e.g. a keep-alive connection closed: retry once,
-                    load.retried += 1  # with the same Idempotency-Key, as a client should
-                    response = await client.post(url, json=body, headers=headers)
-                took = time.perf_counter() - sent
-                if response.status_code == 201:
-                    load.latencies.append(took)
-                    if len(load.certificates) < 5:
-                        load.certificates.append(response.json()["certificate"])
-                else:
-                    code = response.json().get("error", {}).get("code", "?")
-                    load.failures[f"{response.status_code} {code}"] += 1
-
-        await asyncio.gather(*(one_client() for _ in range(clients)))
-        load.elapsed = time.perf_counter() - started
-    return load
-
-
-def drive(base: str, pool: Pool, clients: int, seconds: float, count: int | None = None) -> Load:
-    targets = pool.take(count if count is not None else pool.left())
-    load = asyncio.run(_drive(base, pool.api_key, targets, clients, seconds))
-    pool.cursor -= len(targets) - len(load.latencies) - sum(load.failures.values())
-    return load
 
 
 def _check_pdf(base: str, api_key: str, number: str) -> float:
@@ -512,13 +252,13 @@ def _row(name: str, load: Load) -> Timing:
     if load.retried:
         detail += f"; {load.retried} sent twice after a transport error"
     NOTES.append(
-        f"- {name}: {len(load.latencies)} activations in {load.elapsed:.1f} s, "
+        f"- {name}: {load.done} activations in {load.elapsed:.1f} s ({load.generator}), "
         f"{load.rate:.1f}/s; p50 {load.percentile(50):.1f} ms, {detail}, "
         f"p99 {load.percentile(99):.1f} ms."
     )
     return Timing(
         f"{name} ({detail})",
-        len(load.latencies),
+        load.done,
         load.percentile(50),
         load.percentile(99),
         load.rate,
@@ -600,7 +340,7 @@ def _customers_for(seconds: float) -> int:
 
 
 def _warm_up(base: str, pool: Pool, workers: int) -> None:
-    drive(base, pool, clients=2 * workers, seconds=30, count=6 * workers)
+    drive(base, pool, clients=2 * workers, seconds=30, count=6 * workers, client="httpx")
 
 
 def _postgres_rows(key_seed: str, var_dir: Path) -> list[Timing]:
@@ -621,17 +361,17 @@ def _postgres_rows(key_seed: str, var_dir: Path) -> list[Timing]:
             [str(Path(sys.executable).with_name("polis")), "db", "upgrade"],
             check=True,
             capture_output=True,
-            env=_env(url, key_seed, var_dir),
+            env=server_env(url, key_seed, var_dir),
             cwd=ROOT,
         )
         started = time.perf_counter()
-        pool = prepare(url, 2 * _customers_for(SECONDS) + 40)
+        pool = prepare(url, _customers_for(3 * SECONDS) + 100)  # three runs under load
         worst = prepare_partner(url, key_seed)
         NOTES.append(
             f"- prepared {len(pool.targets) // ITEMS} customers and subscriptions and the partner "
             f"customer's 200 past windows in {time.perf_counter() - started:.0f} s."
         )
-        env = _env(url, key_seed, var_dir)
+        env = server_env(url, key_seed, var_dir)
         activation_rows: list[Timing] = []
         database = make_url(url).database
         for workers in (1, 2):
@@ -639,13 +379,15 @@ def _postgres_rows(key_seed: str, var_dir: Path) -> list[Timing]:
                 base = running.base
                 _warm_up(base, pool, workers)
                 if workers == 1:
-                    with measured(running.pid, None) as usage:
-                        sequential = drive(base, pool, clients=1, seconds=SECONDS, count=150)
+                    with measured(running.pid, ADMIN_URL, None) as usage:
+                        sequential = drive(
+                            base, pool, clients=1, seconds=SECONDS, count=150, client="httpx"
+                        )
                     activation_rows.append(
                         _row("PostgreSQL, 1 worker, 1 client (sequential): activation", sequential)
                     )
                     _usage_note("1 worker, 1 client", sequential, usage)
-                with measured(running.pid, database) as usage:
+                with measured(running.pid, ADMIN_URL, database) as usage:
                     load = drive(base, pool, clients=CLIENTS, seconds=SECONDS)
                 activation_rows.append(
                     _row(
@@ -666,7 +408,9 @@ def _postgres_rows(key_seed: str, var_dir: Path) -> list[Timing]:
                     activation_rows.append(
                         _row("PostgreSQL, 2 workers, 4 clients: activation", moderate)
                     )
-                    worst_load = drive(base, worst, clients=CLIENTS, seconds=SECONDS)
+                    worst_load = drive(
+                        base, worst, clients=CLIENTS, seconds=SECONDS, client="httpx"
+                    )
                     activation_rows.append(
                         _row(
                             f"PostgreSQL, 2 workers, {CLIENTS} clients, all on one subscription "
@@ -685,7 +429,7 @@ def _postgres_rows(key_seed: str, var_dir: Path) -> list[Timing]:
 def _sqlite_rows(key_seed: str, var_dir: Path) -> list[Timing]:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
-        env = _env(url, key_seed, var_dir)
+        env = server_env(url, key_seed, var_dir)
         subprocess.run(
             [str(Path(sys.executable).with_name("polis")), "db", "upgrade"],
             check=True,
@@ -696,7 +440,7 @@ def _sqlite_rows(key_seed: str, var_dir: Path) -> list[Timing]:
         pool = prepare(url, _customers_for(SECONDS) // 2 + 20)
         with server(env, 1) as running:
             _warm_up(running.base, pool, 1)
-            with measured(running.pid, None) as usage:
+            with measured(running.pid, ADMIN_URL, None) as usage:
                 load = drive(running.base, pool, clients=CLIENTS, seconds=SECONDS)
             _check_pdf(running.base, pool.api_key, load.certificates[0])
         row = _row(f"SQLite (embedded), 1 worker, {CLIENTS} clients: activation", load)
@@ -737,12 +481,15 @@ def run() -> list[Timing]:
 def notes() -> list[str]:
     """The lines written under the table: what was measured, the ratios, the failures."""
     return [
-        "How measured: a real server process (`uvicorn --factory`, 1 or 2 worker processes, "
-        "log level WARNING) on loopback, driven by an `httpx.AsyncClient` in the benchmark "
-        f"process keeping {CLIENTS} requests in flight for {SECONDS:g} s; every request is "
+        "How measured: a real server process (`uvicorn --factory` with uvloop and httptools, 1 or "
+        "2 worker processes, log level WARNING) on loopback, driven by `wrk` (Debian package; "
+        "`bench/activation.lua` writes the requests; the sequential row, the warm-ups and the "
+        "worst case use an `httpx` client in the benchmark process) keeping "
+        f"{CLIENTS} requests in flight for {SECONDS:g} s; every request is "
         "`POST /v1/subscriptions/{id}/windows` with a fresh `Idempotency-Key` (authentication, "
-        "idempotency reservation, the activation transaction — window, charge, policy windows, "
-        "signed certificate, audit entry, outbox events — and the stored response); only 201 "
+        "then one transaction: the key claimed, the window, its charge, the policy's windows, "
+        "the signed certificate, the audit entry, the outbox events and the stored response); "
+        "only 201 "
         "answers count. Each request has a customer and an item of its own (a starter customer "
         "may activate 3 windows a local day); the worst case sends every request to one item of "
         "one subscription of a partner-tier customer. `pgbench` runs on a scratch database of "

@@ -35,12 +35,12 @@ from polis.services import (
     ondemand_certificates,
     ondemand_customers,
     ondemand_subscriptions,
-    ondemand_triggers,
     ondemand_windows,
+    triggers,
 )
 from polis.services.ondemand_certificates import CertificateIssuer
-from polis.services.ondemand_triggers import CalendarIn, FetchLimits
 from polis.services.signing_keys import certificate_signer
+from polis.services.triggers import CalendarIn, FetchLimits
 from polis.store import SqlUnitOfWork, make_engine, session_factory
 
 __all__ = [
@@ -384,7 +384,7 @@ def calendar_sync(
         _emit(
             _run(
                 ctx,
-                lambda uow: ondemand_triggers.import_ics(
+                lambda uow: triggers.import_ics(
                     uow,
                     tenant,
                     subscription,
@@ -405,7 +405,7 @@ def calendar_sync(
     _emit(
         _run(
             ctx,
-            lambda uow: ondemand_triggers.sync_calendar_url(
+            lambda uow: triggers.sync_calendar_url(
                 uow,
                 tenant,
                 subscription,
@@ -447,4 +447,4 @@ def reminders_run(ctx: typer.Context, at: AtOption = None) -> None:
     settings = settings_of(ctx)
     sender = run_guarded(lambda: mail_sender_from_settings(settings))
     instant = _instant(at, "--at") or utc_now()
-    _emit(_run(ctx, lambda uow: ondemand_triggers.run_reminders(uow, sender, now=instant)))
+    _emit(_run(ctx, lambda uow: triggers.run_reminders(uow, sender, now=instant)))

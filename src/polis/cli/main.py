@@ -9,9 +9,11 @@ from polis.cli import (
     commands_calc,
     commands_claims,
     commands_ondemand,
+    commands_portfolio,
     commands_rating,
     commands_server,
     commands_webhooks,
+    commands_withdrawal,
     commands_worker,
 )
 from polis.cli.base import app
@@ -25,9 +27,11 @@ _REGISTERED = (
     commands_calc,
     commands_claims,
     commands_ondemand,
+    commands_portfolio,
     commands_rating,
     commands_server,
     commands_webhooks,
+    commands_withdrawal,
     commands_worker,
 )
 

@@ -10,8 +10,9 @@ of the product becomes a cover of the policy, with the fields of the ``settlemen
 - ``exclusions``: the on-demand terms' exclusions (code = the exclusion id, the plain text);
 - ``windows``: the item's live windows as UTC instants, **joined** where they touch or overlap
   (the cover check only asks whether an instant is inside one; ``[start, end)`` half-open);
-- money: ``sum_insured`` and ``limit`` (object and place covers) or ``limit`` (liability), and the
-  chosen deductible as an absolute amount per claim.
+- money: ``sum_insured`` and ``limit`` (object and place covers) or ``limit`` (liability), the
+  chosen deductible as an absolute amount per claim, and the terms' ``cumul_clause`` if any (the
+  order of intervention with an annual base contract).
 """
 
 from __future__ import annotations
@@ -93,6 +94,8 @@ def policy_covers(
     )
     if subscription.deductible > 0:
         money["deductible"] = {"amount": format(subscription.deductible, "f"), "kind": "absolute"}
+    if terms.cumul_clause is not None:
+        money["cumul_clause"] = terms.cumul_clause.value
     return {
         cover.id: {
             "perils": list(perils_of(cover.id, cover.line)),

@@ -14,7 +14,9 @@ hashes and pins every published file, so the on-demand specifics live in a **sib
   ``refund`` rule of an early stop (``none`` | ``unused_hours`` | ``unused_days``, minus ``fee``);
 - time rules: ``start_tolerance_minutes``, ``max_window_hours``, ``max_advance_days``,
   ``allowed_weekdays`` (local), ``act_max_hours``; ``geofence_required``;
-- ``exclusions``: each with a title, a plain-language text, and what is / is not covered.
+- ``exclusions``: each with a title, a plain-language text, and what is / is not covered;
+- ``cumul_clause`` (optional): when the module tops up an annual base contract covering the same
+  loss, who pays first — ``primary`` | ``excess`` | ``contribution`` (:mod:`polis.claims.cumul`).
 
 Decimals are TOML strings (a float is refused), like product files. The file's canonical SHA-256
 goes into the terms snapshot of every subscription.
@@ -35,6 +37,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from polis.claims.cumul import CumulClause
 from polis.kernel.errors import NotFound, PolisError
 from polis.policies.catalogue import Catalogue, canonical_sha256, default_catalogue
 from polis.policies.product import DecimalText, Product, Text
@@ -170,6 +173,7 @@ class OnDemandTerms(_Strict):
     deductible: Option
     refund: RefundTerms
     volume: VolumeTerms | None = None
+    cumul_clause: CumulClause | None = None
     exclusions: list[Exclusion] = Field(min_length=1)
 
     @model_validator(mode="after")

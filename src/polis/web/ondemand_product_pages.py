@@ -21,9 +21,9 @@ from polis.ondemand.rates import rate_card
 from polis.ondemand.terms import TermsNotFound
 from polis.policies.catalogue import ProductNotFound
 from polis.rating.pure import Unit
-from polis.services import ondemand_subscriptions, ondemand_triggers, ondemand_windows
+from polis.services import ondemand_subscriptions, ondemand_windows, triggers
 from polis.services.ondemand_subscriptions import SubscriptionView
-from polis.services.ondemand_triggers import FetchLimits
+from polis.services.triggers import FetchLimits
 from polis.web.ondemand_context import (
     OnDemandProduct,
     SpaceDep,
@@ -351,7 +351,7 @@ def _calendar(
         check_csrf(request, space, posted.get("csrf", ""))
         view = own_subscription(request, space, subscription_id)
         if data:
-            result = ondemand_triggers.import_ics(
+            result = triggers.import_ics(
                 uow,
                 space.tenant_id,
                 view.id,
@@ -368,7 +368,7 @@ def _calendar(
                 settings.calendar_max_bytes,
                 settings.calendar_fetch_allow_private,
             )
-            result = ondemand_triggers.sync_calendar_url(
+            result = triggers.sync_calendar_url(
                 uow,
                 space.tenant_id,
                 view.id,

@@ -20,6 +20,7 @@ from polis.web.claims_pages import router as claims_router
 from polis.web.crm_form import MAX_ROWS, CrmForm, PeriodRow
 from polis.web.i18n import LANGS
 from polis.web.ondemand_pages import router as ondemand_router
+from polis.web.portfolio_pages import router as portfolio_router
 from polis.web.quote_pages import router as quote_router
 from polis.web.rendering import LANG_COOKIE, PACKAGE_DIR, lang_of, render
 from polis.web.verify_pages import router as verify_router
@@ -37,6 +38,7 @@ PAGE_ROUTERS: list[APIRouter] = [
     verify_router,
     ondemand_router,
     advice_router,
+    portfolio_router,
 ]
 
 
