@@ -292,8 +292,9 @@ def test_a_writer_that_skips_the_chain_lock_loses_on_the_unique_seq(
         head = second.audit.last(tenant.id)  # no lock: still the tenant's creation
         assert head is not None
         first.commit()
-        with pytest.raises(Conflict) as caught:
-            second.audit.append(
+        with pytest.raises(Conflict) as caught:  # at the append or, queued, at the commit
+            _append_and_commit(
+                second,
                 AuditLogRow(
                     chain=tenant.id,
                     tenant_id=tenant.id,
@@ -306,10 +307,15 @@ def test_a_writer_that_skips_the_chain_lock_loses_on_the_unique_seq(
                     data="{}",
                     prev_hash=head.hash,
                     hash="0" * 64,
-                )
+                ),
             )
         assert caught.value.code == "audit.concurrent_append"
     assert audit.verify_chain(SqlUnitOfWork(factory), tenant.id).ok
+
+
+def _append_and_commit(uow: SqlUnitOfWork, entry: AuditLogRow) -> None:
+    uow.audit.append(entry)
+    uow.commit()
 
 
 def _wait_until_blocked(engine: Engine, backend: str, timeout: float = 10.0) -> None:

@@ -472,14 +472,14 @@ def test_a_crash_mid_activation_leaves_nothing_half_written(
     if where == "signing the certificate":
         monkeypatch.setattr(CertificateSigner, "sign", crash)
     else:
-        publish = outbox.publish
+        emit = outbox.emit
 
-        def publish_then_crash(uow_: Any, **event: Any) -> int:
+        def emit_then_crash(uow_: Any, **event: Any) -> None:
             if event["event_type"] == "window.activated":
                 crash()
-            return publish(uow_, **event)
+            emit(uow_, **event)
 
-        monkeypatch.setattr("polis.services.outbox.publish", publish_then_crash)
+        monkeypatch.setattr("polis.services.outbox.emit", emit_then_crash)
     actions_before = [e.action for e in audit.list_entries(uow, tenant, limit=1000)]
     with pytest.raises(RuntimeError):
         _activate(uow, tenant, sub, signer_issuer)

@@ -357,7 +357,7 @@ def execute_atomic(
                 else:
                     if status_code >= 500:
                         return Executed(status_code, body, replayed=False)
-                    uow.idempotency.complete(
+                    uow.idempotency.complete_claimed(
                         request.tenant_id, request.key, status_code, _json(body), moment
                     )
                     uow.commit()

@@ -227,8 +227,8 @@ def issue_certificate(
         pdf_size=None,
         public_base_url=issuer.public_base_url,
     )
-    uow.ondemand.insert(row)  # revocation and the PDF come later, on the row read again
-    outbox.publish(
+    uow.ondemand.insert_later(row)  # revocation and the PDF come later, on the row read again
+    outbox.emit(
         uow,
         tenant_id=tenant_id,
         event_type="certificate.issued",

@@ -82,6 +82,18 @@ class OutboxEvent(BaseModel):
 
 def publish(uow: UnitOfWork, *, tenant_id: str, event_type: str, payload: Mapping[str, Any]) -> int:
     """Write an event in the open unit of work (never commits) and return its id."""
+    row = _event_row(tenant_id, event_type, payload)
+    uow.outbox.add(row)
+    return row.id
+
+
+def emit(uow: UnitOfWork, *, tenant_id: str, event_type: str, payload: Mapping[str, Any]) -> None:
+    """:func:`publish` when the caller does not need the event's id: on PostgreSQL the row is
+    written with the transaction's next statement or at its commit (``polis.store.deferred``)."""
+    uow.outbox.add_later(_event_row(tenant_id, event_type, payload))
+
+
+def _event_row(tenant_id: str, event_type: str, payload: Mapping[str, Any]) -> OutboxRow:
     if len(event_type) > 64 or not EVENT_TYPE_PATTERN.match(event_type):
         raise InvalidInput(
             f"an event type is a dotted lower-case name such as window.activated: {event_type!r}",
@@ -89,15 +101,13 @@ def publish(uow: UnitOfWork, *, tenant_id: str, event_type: str, payload: Mappin
         )
     if not isinstance(payload, Mapping):
         raise InvalidInput("an event payload is a JSON object", field="payload")
-    row = OutboxRow(
+    return OutboxRow(
         tenant_id=tenant_id,
         event_type=event_type,
         payload=payload_json(payload),
         created_at=utc_now(),
         published_at=None,
     )
-    uow.outbox.add(row)
-    return row.id
 
 
 def payload_json(payload: Mapping[str, Any]) -> str:

@@ -25,6 +25,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from polis.kernel.errors import InvalidInput
+from polis.store import deferred
 
 __all__ = ["make_engine", "normalize_url", "session_factory"]
 
@@ -52,7 +53,9 @@ def make_engine(url: str) -> Engine:
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed)
-    return create_engine(parsed, pool_pre_ping=True)
+    engine = create_engine(parsed, pool_pre_ping=True)
+    deferred.install(engine)
+    return engine
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -16,14 +16,16 @@ import functools
 from sqlalchemy import Insert, Table, insert, inspect
 from sqlalchemy.orm import DeclarativeBase, Session
 
-__all__ = ["insert_row"]
+from polis.store import deferred
+
+__all__ = ["insert_later", "insert_row"]
 
 
 def insert_row(session: Session, row: DeclarativeBase) -> None:
     """``INSERT`` ``row`` now with the attributes it was given (module doc)."""
     session.flush()
     given = inspect(row).dict
-    mapped = _columns(type(row))
+    mapped = deferred.attribute_columns(type(row))
     values = {column: given[key] for key, column in mapped.items() if key in given}
     statement, missing = _statement(type(row), frozenset(values))
     if not missing:
@@ -34,13 +36,11 @@ def insert_row(session: Session, row: DeclarativeBase) -> None:
         setattr(row, key, value)
 
 
-@functools.cache
-def _columns(entity: type[DeclarativeBase]) -> dict[str, str]:
-    """Attribute name → column name of the entity's table."""
-    mapper = inspect(entity)
-    table = entity.__table__
-    assert isinstance(table, Table)
-    return {mapper.get_property_by_column(c).key: c.key for c in table.columns}
+def insert_later(session: Session, row: DeclarativeBase) -> None:
+    """``INSERT`` ``row`` with the next statement or at commit on PostgreSQL
+    (:mod:`polis.store.deferred`: no key is set from ``RETURNING``), now on SQLite."""
+    if not deferred.defer_row(session, row):
+        insert_row(session, row)
 
 
 @functools.cache
@@ -51,7 +51,7 @@ def _statement(
     its compiled form at once), with ``RETURNING`` of the primary-key attributes not given."""
     table = entity.__table__
     assert isinstance(table, Table)
-    attribute = {column: key for key, column in _columns(entity).items()}
+    attribute = {column: key for key, column in deferred.attribute_columns(entity).items()}
     missing = [c for c in table.primary_key.columns if c.key not in given]
     statement = insert(table)
     if missing:

@@ -25,13 +25,14 @@ import weakref
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import BigInteger, Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from polis.kernel.errors import Conflict
 from polis.kernel.ids import ReadableId
-from polis.store.inserts import insert_row
+from polis.store.deferred import flush_then
+from polis.store.inserts import insert_later
 from polis.store.tables import ApiKeyRow, AuditLogRow, IdCounterRow, TenantRow
 
 __all__ = [
@@ -147,19 +148,43 @@ class SqlApiKeyRepository(_SqlRepository):
         return list(self._session.scalars(query.order_by(ApiKeyRow.created_at, ApiKeyRow.id)))
 
 
+_AUDIT_TABLE = AuditLogRow.__table__
+_AUDIT_LOCK = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)))
+_AUDIT_HEAD = (
+    select(_AUDIT_TABLE.c.seq, _AUDIT_TABLE.c.hash)
+    .where(_AUDIT_TABLE.c.chain == bindparam("chain"))
+    .order_by(_AUDIT_TABLE.c.seq.desc())
+    .limit(1)
+)
+
+
+def _concurrent_append(chain: str | None) -> Conflict:
+    where = "an audit chain" if chain is None else f"the audit chain {chain!r}"
+    return Conflict(
+        f"another entry was appended to {where} concurrently", code="audit.concurrent_append"
+    )
+
+
+def audit_clash(error: IntegrityError) -> Conflict | None:
+    """The ``Conflict`` of an audit entry refused at commit because its ``seq`` was taken (an
+    append queued on PostgreSQL by a writer that skipped the chain's lock), else ``None``."""
+    diagnostic = getattr(error.orig, "diag", None)
+    if getattr(diagnostic, "table_name", None) != AuditLogRow.__tablename__:
+        return None
+    return _concurrent_append(None)
+
+
 class SqlAuditRepository(_SqlRepository):
     """Audit entries in the ``audit_log`` table (which the database keeps append-only)."""
 
     def append(self, entry: AuditLogRow) -> None:
-        """Insert ``entry`` now (never changed afterwards: one Core ``INSERT``); a ``seq`` already
-        taken raises ``Conflict``."""
+        """Insert ``entry`` (never changed afterwards): on PostgreSQL with the next statement or at
+        commit (``polis.store.deferred``) — the chain's lock taken by :meth:`head_for_append` keeps
+        its ``seq`` free —, at once elsewhere, where a ``seq`` already taken raises ``Conflict``."""
         try:
-            insert_row(self._session, entry)
+            insert_later(self._session, entry)
         except IntegrityError as e:
-            raise Conflict(
-                f"another entry was appended to the audit chain {entry.chain!r} concurrently",
-                code="audit.concurrent_append",
-            ) from e
+            raise _concurrent_append(entry.chain) from e
 
     def last(self, chain: str) -> AuditLogRow | None:
         """The head of ``chain`` (highest ``seq``), ``None`` for an empty chain."""
@@ -171,16 +196,15 @@ class SqlAuditRepository(_SqlRepository):
         chain's advisory lock is taken first and held until the transaction ends, so appends to one
         chain queue instead of racing (module doc)."""
         connection = self._session.connection()
+        parameters = {"chain": chain}
         if connection.dialect.name == "postgresql":
-            connection.execute(select(func.pg_advisory_xact_lock(_lock_key("audit", chain))))
-        table = AuditLogRow.__table__
-        head = connection.execute(
-            select(table.c.seq, table.c.hash)
-            .where(table.c.chain == chain)
-            .order_by(table.c.seq.desc())
-            .limit(1)
-        ).first()
-        return None if head is None else (head.seq, head.hash)
+            # one round trip: the writes queued so far, the lock, then the head (read after the
+            # lock is held: a statement of its own, so its snapshot sees the last append)
+            lock = {"key": _lock_key("audit", chain)}
+            rows = flush_then(self._session, [(_AUDIT_LOCK, lock), (_AUDIT_HEAD, parameters)])[1]
+        else:
+            rows = list(connection.execute(_AUDIT_HEAD, parameters))
+        return None if not rows else (rows[0][0], rows[0][1])
 
     def list(self, chain: str, *, limit: int, offset: int) -> list[AuditLogRow]:
         query = select(AuditLogRow).where(AuditLogRow.chain == chain).order_by(AuditLogRow.seq)

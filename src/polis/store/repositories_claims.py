@@ -19,6 +19,7 @@ from typing import Protocol, cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from polis.store.deferred import defer
 from polis.store.tables_claims import (
     ClaimEvidenceRow,
     ClaimLedgerRow,
@@ -44,7 +45,7 @@ __all__ = [
 class PolicyRepository(Protocol):
     def add(self, policy: PolicyRow) -> None: ...
     def get(self, tenant_id: str, policy_id: str) -> PolicyRow | None: ...
-    def set_terms(self, tenant_id: str, policy_id: str, terms: str, terms_sha256: str) -> bool: ...
+    def set_terms(self, tenant_id: str, policy_id: str, terms: str, terms_sha256: str) -> None: ...
 
 
 class ClaimRepository(Protocol):
@@ -98,7 +99,6 @@ _SET_TERMS = (
     update(_POLICIES)
     .where(_POLICIES.c.id == bindparam("p"), _POLICIES.c.tenant_id == bindparam("t"))
     .values(terms=bindparam("terms"), terms_sha256=bindparam("sha"))
-    .returning(_POLICIES.c.id)
 )
 
 
@@ -111,11 +111,11 @@ class SqlPolicyRepository(_Sql):
         query = select(PolicyRow).where(PolicyRow.id == policy_id, PolicyRow.tenant_id == tenant_id)
         return self._session.scalars(query).first()
 
-    def set_terms(self, tenant_id: str, policy_id: str, terms: str, terms_sha256: str) -> bool:
-        """Replace the policy's cover terms in one ``UPDATE``; ``False`` when there is no such
-        policy of the tenant."""
+    def set_terms(self, tenant_id: str, policy_id: str, terms: str, terms_sha256: str) -> None:
+        """Replace the cover terms of a policy of the tenant known to exist, in one ``UPDATE`` sent
+        with the next statement or at commit (``polis.store.deferred``)."""
         parameters = {"p": policy_id, "t": tenant_id, "terms": terms, "sha": terms_sha256}
-        return self._session.execute(_SET_TERMS, parameters).first() is not None
+        defer(self._session, _SET_TERMS, parameters)
 
 
 class SqlClaimRepository(_Sql):

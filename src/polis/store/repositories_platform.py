@@ -27,7 +27,8 @@ from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from polis.store.inserts import insert_row
+from polis.store.deferred import defer
+from polis.store.inserts import insert_later, insert_row
 from polis.store.repositories import insert_unless_taken
 from polis.store.tables_platform import (
     IdempotencyKeyRow,
@@ -83,12 +84,16 @@ class IdempotencyRepository(Protocol):
     def complete(
         self, tenant_id: str, key: str, status_code: int, body: str, now: datetime
     ) -> bool: ...
+    def complete_claimed(
+        self, tenant_id: str, key: str, status_code: int, body: str, now: datetime
+    ) -> None: ...
     def release(self, tenant_id: str, key: str) -> bool: ...
     def purge_expired(self, now: datetime) -> int: ...
 
 
 class OutboxRepository(Protocol):
     def add(self, event: OutboxRow) -> None: ...
+    def add_later(self, event: OutboxRow) -> None: ...
     def get(self, tenant_id: str, event_id: int) -> OutboxRow | None: ...
     def unpublished(self, limit: int) -> list[OutboxRow]: ...
     def mark_published(self, event_id: int, now: datetime) -> bool: ...
@@ -179,6 +184,14 @@ class SqlIdempotencyRepository(_SqlRepository):
         parameters = {"t": tenant_id, "k": key, "status_code": status_code, "body": body}
         return self._session.execute(_COMPLETE, parameters).first() is not None
 
+    def complete_claimed(
+        self, tenant_id: str, key: str, status_code: int, body: str, now: datetime
+    ) -> None:
+        """:meth:`complete` for a key claimed in this transaction (it cannot have moved): sent with
+        the next statement or at commit (``polis.store.deferred``)."""
+        parameters = {"t": tenant_id, "k": key, "status_code": status_code, "body": body}
+        defer(self._session, _COMPLETE, parameters)
+
     def release(self, tenant_id: str, key: str) -> bool:
         statement = (
             delete(IdempotencyKeyRow)
@@ -208,6 +221,11 @@ class SqlOutboxRepository(_SqlRepository):
     def add(self, event: OutboxRow) -> None:
         """Insert ``event`` now (one Core ``INSERT``; its id is set from ``RETURNING``)."""
         insert_row(self._session, event)
+
+    def add_later(self, event: OutboxRow) -> None:
+        """Insert ``event`` with the next statement or at commit (``polis.store.deferred``; its id
+        is not set)."""
+        insert_later(self._session, event)
 
     def get(self, tenant_id: str, event_id: int) -> OutboxRow | None:
         event = self._session.get(OutboxRow, event_id)

@@ -17,6 +17,7 @@ import abc
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from polis.store.repositories import (
@@ -28,6 +29,7 @@ from polis.store.repositories import (
     SqlIdRepository,
     SqlTenantRepository,
     TenantRepository,
+    audit_clash,
 )
 from polis.store.repositories_claims import (
     ClaimRepository,
@@ -138,7 +140,13 @@ class SqlUnitOfWork(UnitOfWork):
             self._session = None
 
     def commit(self) -> None:
-        self.session.commit()
+        try:
+            self.session.commit()
+        except IntegrityError as e:  # an audit append queued on PostgreSQL is checked here
+            clash = audit_clash(e)
+            if clash is None:
+                raise
+            raise clash from e
 
     def rollback(self) -> None:
         self.session.rollback()

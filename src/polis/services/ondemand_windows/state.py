@@ -12,7 +12,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from polis.kernel.errors import NotFound
 from polis.kernel.time import Window, to_local
 from polis.ondemand.certificate_content import certificate_content
 from polis.ondemand.codec import charge_from_json, refund_from_json
@@ -124,7 +123,7 @@ def _add_ledger(
         detail=json.dumps(detail, sort_keys=True, separators=(",", ":")),
         recorded_at=now,
     )
-    uow.ondemand.insert(row)  # ledger entries are never changed
+    uow.ondemand.insert_later(row)  # ledger entries are never changed (nor read back by id)
     return row
 
 
@@ -148,8 +147,7 @@ def _sync_policy(
     )
     text = audit.canonical_json({"covers": covers})
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    if not uow.policies.set_terms(ctx.tenant_id, policy_id, text, digest):
-        raise NotFound(f"no policy {policy_id!r}", code="policy.not_found")  # pragma: no cover
+    uow.policies.set_terms(ctx.tenant_id, policy_id, text, digest)  # made with the item
     return digest
 
 
@@ -162,10 +160,10 @@ def _before_certificate(
     uow: UnitOfWork, ctx: SubscriptionContext, issuer: CertificateIssuer, now: datetime
 ) -> str | None:
     """What a certificate needs from the database besides its number (read before the number is
-    taken): the signing key registered; the geofence named on it, if the subscription has one."""
+    taken): the signing key registered; the geofence named on it, if the subscription had one when
+    it was read (and locked) for this use case."""
     register_signing_key(uow, issuer.signer, now)
-    geofence = uow.ondemand.geofence(ctx.subscription.id)
-    return (ctx.subscription.geofence_ref or "geofence") if geofence else None
+    return (ctx.subscription.geofence_ref or "geofence") if ctx.has_geofence else None
 
 
 def _certify(
@@ -245,4 +243,4 @@ def _record(
         data=json.loads(outbox.payload_json(payload)),
         at=at,
     )
-    outbox.publish(uow, tenant_id=ctx.tenant_id, event_type=action, payload=payload)
+    outbox.emit(uow, tenant_id=ctx.tenant_id, event_type=action, payload=payload)
