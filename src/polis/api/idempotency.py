@@ -36,6 +36,7 @@ import anyio.from_thread
 from fastapi import Header, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from polis.api.deps import new_uow
 from polis.api.errors import error_body, status_for
@@ -100,7 +101,7 @@ def idempotent(
 
     def encoded() -> tuple[int, Any]:
         status_code, payload = operation()
-        return status_code, jsonable_encoder(payload)
+        return status_code, _encoded(payload)
 
     try:
         executed = idempotency.execute(
@@ -130,7 +131,7 @@ def idempotent_atomic(
 
     def encoded(uow: UnitOfWork) -> tuple[int, Any]:
         status_code, payload = operation(uow)
-        return status_code, jsonable_encoder(payload)
+        return status_code, _encoded(payload)
 
     try:
         executed = audit.retrying(
@@ -145,6 +146,14 @@ def idempotent_atomic(
     except IdempotencyInProgress as e:
         return _in_progress(request, e)
     return _response(request, executed)
+
+
+def _encoded(payload: Any) -> Any:
+    """The JSON shape of an answer: a Pydantic model dumped by pydantic-core (as
+    ``jsonable_encoder`` would, field aliases included, without walking the result again)."""
+    if isinstance(payload, BaseModel):
+        return payload.model_dump(mode="json", by_alias=True)
+    return jsonable_encoder(payload)
 
 
 def _call_of(request: Request, principal: Principal) -> IdempotentRequest:

@@ -141,6 +141,7 @@ class SubscriptionContext:
     entry: CatalogueEntry
     terms: TermsEntry
     card: RateCard
+    has_geofence: bool = False  # as read with the subscription
 
     @property
     def tenant_id(self) -> str:
@@ -223,7 +224,7 @@ def load_context(
             field="subscription_id",
             code="subscription.not_found",
         )
-    row, customer_row = found
+    row, customer_row, has_geofence = found
     if for_update and row.withdrawn_at is not None and not allow_withdrawn:
         raise WithdrawalRefused(
             f"subscription {row.id} was withdrawn on {to_local(row.withdrawn_at):%Y-%m-%d %H:%M}",
@@ -241,6 +242,7 @@ def load_context(
         entry,
         terms,
         _card(entry, terms, subscription),
+        has_geofence,
     )
 
 

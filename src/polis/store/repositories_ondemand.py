@@ -19,10 +19,21 @@ from decimal import Decimal
 from typing import Protocol
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, not_, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    not_,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from polis.store.inserts import insert_row
+from polis.store.inserts import insert_later, insert_row
 from polis.store.repositories import insert_unless_taken
 from polis.store.tables import Base
 from polis.store.tables_claims import ClaimLedgerRow, ClaimRow
@@ -44,6 +55,72 @@ from polis.store.tables_ondemand import (
 
 __all__ = ["OnDemandRepository", "SqlOnDemandRepository"]
 
+# Statements of the activation path, built once with bind parameters: SQLAlchemy then finds their
+# compiled form and cache key at once (building a ``select`` on every call cost as much as
+# running it).
+_FENCED = (
+    select(OnDemandGeofenceRow.subscription_id)
+    .where(OnDemandGeofenceRow.subscription_id == OnDemandSubscriptionRow.id)
+    .exists()
+)
+_SUBSCRIPTION_AND_CUSTOMER = (
+    select(OnDemandSubscriptionRow, OnDemandCustomerRow, _FENCED)
+    .join(
+        OnDemandCustomerRow,
+        and_(
+            OnDemandCustomerRow.id == OnDemandSubscriptionRow.customer_id,
+            OnDemandCustomerRow.tenant_id == bindparam("tenant"),
+        ),
+    )
+    .where(
+        OnDemandSubscriptionRow.id == bindparam("subscription"),
+        OnDemandSubscriptionRow.tenant_id == bindparam("tenant"),
+    )
+)
+_SUBSCRIPTION_AND_CUSTOMER_LOCKED = _SUBSCRIPTION_AND_CUSTOMER.with_for_update(
+    of=OnDemandSubscriptionRow
+)
+_WINDOW = select(OnDemandWindowRow).where(
+    OnDemandWindowRow.id == bindparam("window"),
+    OnDemandWindowRow.tenant_id == bindparam("tenant"),
+)
+_WINDOW_LOCKED = _WINDOW.with_for_update()
+_WINDOW_ORDER = (OnDemandWindowRow.starts_at, OnDemandWindowRow.id)
+_WINDOWS_OF_OBJECT = (
+    select(OnDemandWindowRow)
+    .where(
+        OnDemandWindowRow.subscription_id == bindparam("subscription"),
+        OnDemandWindowRow.object_ref == bindparam("object_ref"),
+    )
+    .order_by(*_WINDOW_ORDER)
+)
+_WINDOWS_OF_CUSTOMER = (
+    select(OnDemandWindowRow)
+    .where(OnDemandWindowRow.customer_id == bindparam("customer"))
+    .order_by(*_WINDOW_ORDER)
+)
+_WINDOWS_OF_SUBSCRIPTION = (
+    select(OnDemandWindowRow)
+    .where(OnDemandWindowRow.subscription_id == bindparam("subscription"))
+    .order_by(*_WINDOW_ORDER)
+)
+_ENTRIES_OF_WINDOWS = (
+    select(OnDemandLedgerRow)
+    .where(OnDemandLedgerRow.window_id.in_(bindparam("windows", expanding=True)))
+    .order_by(OnDemandLedgerRow.id)
+)
+_ENTRIES_OF_OBJECT = (
+    select(OnDemandLedgerRow)
+    .where(
+        OnDemandLedgerRow.subscription_id == bindparam("subscription"),
+        OnDemandLedgerRow.object_ref == bindparam("object_ref"),
+    )
+    .order_by(OnDemandLedgerRow.id)
+)
+_CLAIMS_OF_POLICIES = select(ClaimRow.policy_id, ClaimRow.loss_at, ClaimRow.declared_at).where(
+    ClaimRow.policy_id.in_(bindparam("policies", expanding=True))
+)
+
 #: signing keys known to be stored, per engine (``has_signing_key``)
 _KNOWN_SIGNING_KEYS: WeakKeyDictionary[object, set[str]] = WeakKeyDictionary()
 
@@ -56,6 +133,7 @@ class OnDemandRepository(Protocol):
     # customers and subscriptions
     def add(self, row: object) -> None: ...
     def insert(self, row: Base) -> None: ...
+    def insert_later(self, row: Base) -> None: ...
     def customer(
         self, tenant_id: str, customer_id: str, *, for_update: bool = False
     ) -> OnDemandCustomerRow | None: ...
@@ -67,7 +145,7 @@ class OnDemandRepository(Protocol):
     ) -> OnDemandSubscriptionRow | None: ...
     def subscription_and_customer(
         self, tenant_id: str, subscription_id: str, *, for_update: bool = False
-    ) -> tuple[OnDemandSubscriptionRow, OnDemandCustomerRow] | None: ...
+    ) -> tuple[OnDemandSubscriptionRow, OnDemandCustomerRow, bool] | None: ...
     def subscriptions_of(
         self, tenant_id: str, customer_id: str
     ) -> list[OnDemandSubscriptionRow]: ...
@@ -192,6 +270,11 @@ class SqlOnDemandRepository:
         rows the caller never changes afterwards in this transaction."""
         insert_row(self._session, row)
 
+    def insert_later(self, row: Base) -> None:
+        """Insert ``row`` with the next statement or at commit (``polis.store.deferred``): for
+        rows nothing changes or reads back by key in this transaction."""
+        insert_later(self._session, row)
+
     # --- customers and subscriptions ---------------------------------------------------------
 
     def customer(
@@ -223,27 +306,13 @@ class SqlOnDemandRepository:
 
     def subscription_and_customer(
         self, tenant_id: str, subscription_id: str, *, for_update: bool = False
-    ) -> tuple[OnDemandSubscriptionRow, OnDemandCustomerRow] | None:
-        """The subscription of the tenant and its customer in one query (``for_update``: only the
-        subscription's row is locked)."""
-        query = (
-            select(OnDemandSubscriptionRow, OnDemandCustomerRow)
-            .join(
-                OnDemandCustomerRow,
-                and_(
-                    OnDemandCustomerRow.id == OnDemandSubscriptionRow.customer_id,
-                    OnDemandCustomerRow.tenant_id == tenant_id,
-                ),
-            )
-            .where(
-                OnDemandSubscriptionRow.id == subscription_id,
-                OnDemandSubscriptionRow.tenant_id == tenant_id,
-            )
-        )
-        if for_update:
-            query = query.with_for_update(of=OnDemandSubscriptionRow)
-        found = self._session.execute(query).first()
-        return None if found is None else (found[0], found[1])
+    ) -> tuple[OnDemandSubscriptionRow, OnDemandCustomerRow, bool] | None:
+        """The subscription of the tenant, its customer and whether it has a geofence, in one
+        query (``for_update``: only the subscription's row is locked)."""
+        query = _SUBSCRIPTION_AND_CUSTOMER_LOCKED if for_update else _SUBSCRIPTION_AND_CUSTOMER
+        parameters = {"tenant": tenant_id, "subscription": subscription_id}
+        found = self._session.execute(query, parameters).first()
+        return None if found is None else (found[0], found[1], bool(found[2]))
 
     def subscriptions_of(self, tenant_id: str, customer_id: str) -> list[OnDemandSubscriptionRow]:
         query = (
@@ -261,10 +330,9 @@ class SqlOnDemandRepository:
     def window(
         self, tenant_id: str, window_id: str, *, for_update: bool = False
     ) -> OnDemandWindowRow | None:
-        query = select(OnDemandWindowRow).where(
-            OnDemandWindowRow.id == window_id, OnDemandWindowRow.tenant_id == tenant_id
-        )
-        return self._session.scalars(query.with_for_update() if for_update else query).first()
+        query = _WINDOW_LOCKED if for_update else _WINDOW
+        parameters = {"window": window_id, "tenant": tenant_id}
+        return self._session.scalars(query, parameters).first()
 
     def _windows(self, *conditions: ColumnElement[bool]) -> list[OnDemandWindowRow]:
         query = select(OnDemandWindowRow).where(*conditions)
@@ -272,10 +340,8 @@ class SqlOnDemandRepository:
         return list(self._session.scalars(query.order_by(*order)))
 
     def windows_of_object(self, subscription_id: str, object_ref: str) -> list[OnDemandWindowRow]:
-        return self._windows(
-            OnDemandWindowRow.subscription_id == subscription_id,
-            OnDemandWindowRow.object_ref == object_ref,
-        )
+        parameters = {"subscription": subscription_id, "object_ref": object_ref}
+        return list(self._session.scalars(_WINDOWS_OF_OBJECT, parameters))
 
     def windows_by_object_ref(
         self, tenant_id: str, object_ref: str, subscription_id: str | None = None
@@ -289,10 +355,11 @@ class SqlOnDemandRepository:
         return self._windows(*conditions)
 
     def windows_of_customer(self, customer_id: str) -> list[OnDemandWindowRow]:
-        return self._windows(OnDemandWindowRow.customer_id == customer_id)
+        return list(self._session.scalars(_WINDOWS_OF_CUSTOMER, {"customer": customer_id}))
 
     def windows_of_subscription(self, subscription_id: str) -> list[OnDemandWindowRow]:
-        return self._windows(OnDemandWindowRow.subscription_id == subscription_id)
+        parameters = {"subscription": subscription_id}
+        return list(self._session.scalars(_WINDOWS_OF_SUBSCRIPTION, parameters))
 
     def windows_by_source(
         self, subscription_id: str, object_ref: str, source: str, source_ref: str
@@ -347,15 +414,12 @@ class SqlOnDemandRepository:
     def entries_of_windows(self, window_ids: Sequence[str]) -> list[OnDemandLedgerRow]:
         if not window_ids:
             return []
-        query = select(OnDemandLedgerRow).where(OnDemandLedgerRow.window_id.in_(list(window_ids)))
-        return list(self._session.scalars(query.order_by(OnDemandLedgerRow.id)))
+        parameters = {"windows": list(window_ids)}
+        return list(self._session.scalars(_ENTRIES_OF_WINDOWS, parameters))
 
     def entries_of_object(self, subscription_id: str, object_ref: str) -> list[OnDemandLedgerRow]:
-        query = select(OnDemandLedgerRow).where(
-            OnDemandLedgerRow.subscription_id == subscription_id,
-            OnDemandLedgerRow.object_ref == object_ref,
-        )
-        return list(self._session.scalars(query.order_by(OnDemandLedgerRow.id)))
+        parameters = {"subscription": subscription_id, "object_ref": object_ref}
+        return list(self._session.scalars(_ENTRIES_OF_OBJECT, parameters))
 
     def charges_of_subscription_between(
         self, subscription_id: str, start: datetime, end: datetime
@@ -377,10 +441,8 @@ class SqlOnDemandRepository:
         """``(policy_id, loss_at, declared_at)`` of every claim on ``policy_ids``."""
         if not policy_ids:
             return []
-        query = select(ClaimRow.policy_id, ClaimRow.loss_at, ClaimRow.declared_at).where(
-            ClaimRow.policy_id.in_(list(policy_ids))
-        )
-        return [(p, loss, declared) for p, loss, declared in self._session.execute(query)]
+        rows = self._session.execute(_CLAIMS_OF_POLICIES, {"policies": list(policy_ids)})
+        return [(p, loss, declared) for p, loss, declared in rows]
 
     # --- certificates ------------------------------------------------------------------------
 

@@ -44,9 +44,6 @@ from polis.store.uow import UnitOfWork
 
 __all__ = ["cancel_row", "close_row", "extend_row", "open_row", "stop_row"]
 
-#: the id a window is priced under before its number is taken (``open_row``)
-_PROVISIONAL_ID = "WIN-PROVISIONAL"
-
 
 def open_row(
     uow: UnitOfWork,
@@ -65,10 +62,11 @@ def open_row(
 ) -> tuple[OnDemandWindowRow, Activation, OnDemandCertificateRow]:
     """Open, price, store and certify a window (no commit).
 
-    Everything that reads is done first, and the window is priced (refusals raised) with a
-    provisional id (a refused activation takes no number); then the window and certificate numbers
-    are taken and the writes follow: the window, its charge, the signed certificate, the events and,
-    last, the audit entry (its chain's lock is held until the commit).
+    Everything that reads is done first; the window is numbered and priced once (refusals raised:
+    on PostgreSQL a refused activation leaves a gap in the numbers, which are taken by blocks per
+    process anyway; on SQLite the counter rolls back with it); then the writes follow: the window,
+    its charge, the signed certificate, the events and, last, the audit entry (its chain's lock is
+    held until the commit).
     """
     real_now = recorded_at or now
     item = ctx.subscription.item(object_ref)
@@ -97,33 +95,29 @@ def open_row(
         uow, ctx, now, [e for e in entries if e.window_id in in_month and e.kind == "charge"]
     )
 
-    def priced(window_id: str) -> Activation:
-        return activate(
-            ctx.subscription,
-            ctx.customer,
-            limits,
-            ctx.card,
-            ctx.terms.terms,
-            window_id=window_id,
-            now=now,
-            book=book,
-            volume=volume,
-            activations_today=today,
-            object_ref=item.ref,
-            start=start,
-            end=end,
-            duration=duration,
-            source=source,
-            source_ref=source_ref,
-        )
-
-    planned = priced(_PROVISIONAL_ID).window
+    result = activate(
+        ctx.subscription,
+        ctx.customer,
+        limits,
+        ctx.card,
+        ctx.terms.terms,
+        window_id=str(uow.ids.allocate("WIN", now.year)),
+        now=now,
+        book=book,
+        volume=volume,
+        activations_today=today,
+        object_ref=item.ref,
+        start=start,
+        end=end,
+        duration=duration,
+        source=source,
+        source_ref=source_ref,
+    )
+    window = result.window
     live = [w.window for w in state.windows if w.state is not WindowState.CANCELLED]
-    policy_sha = _sync_policy(uow, ctx, item.ref, [*live, planned.window])
+    policy_sha = _sync_policy(uow, ctx, item.ref, [*live, window.window])
     geofence = _before_certificate(uow, ctx, issuer, real_now)
     # from here on, writes only (the audit chain's lock, taken last, is held until the commit)
-    result = priced(str(uow.ids.allocate("WIN", now.year)))
-    window = result.window
     row = OnDemandWindowRow(
         id=window.id,
         tenant_id=ctx.tenant_id,
@@ -141,7 +135,7 @@ def open_row(
         updated_at=real_now,
         expired_notified_at=None,
     )
-    uow.ondemand.insert(row)  # not changed again in this transaction
+    uow.ondemand.insert_later(row)  # not changed again in this transaction
     ledger = _add_ledger(
         uow,
         ctx,
