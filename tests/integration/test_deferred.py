@@ -120,3 +120,21 @@ def test_flush_then_reads_after_the_queued_writes_in_one_round_trip(
             count = session.execute(query).scalar_one()
         assert count == 2
         assert deferred.pending(session) == 0
+
+
+def test_savepoints_keep_what_was_queued_before_them_and_drop_what_was_queued_inside(
+    factory: sessionmaker[Session], tenant: str
+) -> None:
+    """A savepoint is opened by a statement: the queue goes out before it. Rows queued inside a
+    savepoint go out before its rollback (a statement too), so the rollback takes them back."""
+    with factory() as session, session.begin():
+        insert_later(session, _event(tenant, 1))
+        with pytest.raises(IntegrityError), session.begin_nested():
+            session.add(_event("TEN-0000-NOT-THERE", 2))  # refused: the savepoint rolls back
+            session.flush()
+        nested = session.begin_nested()
+        insert_later(session, _event(tenant, 3))
+        nested.rollback()
+        with session.begin_nested():
+            insert_later(session, _event(tenant, 4))
+    assert [p for p, _ in _stored(factory, tenant)] == ['{"n":1}', '{"n":4}']
