@@ -103,8 +103,8 @@ BEFORE = (
 
 LIMITS = (
     "Targets (p99 < 100 ms and ≥ 200 activations/s on 2 cores): met with 2 workers and 8 "
-    "requests in flight — 245/s, p50 31 ms, p99 80 ms in the run of 2026-11-21 09:20 UTC that "
-    "closed this round (the line above says which rows met both in the run written here). With 16 "
+    "requests in flight — 245/s, p50 31 ms, p99 80 ms in the standalone run of 2026-11-21 "
+    "08:05 UTC (the line above says which rows met both in the run written here). With 16 "
     "requests in flight the throughput is the same (~250/s) but p99 is 0.23 s: a closed loop of "
     "16 clients waits 16 ÷ 250 ≈ 64 ms on average (Little's law), queued behind the two "
     "activation slots of each worker and, for one tenant, behind its audit chain's lock for the "
