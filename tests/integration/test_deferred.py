@@ -129,12 +129,17 @@ def test_savepoints_keep_what_was_queued_before_them_and_drop_what_was_queued_in
     savepoint go out before its rollback (a statement too), so the rollback takes them back."""
     with factory() as session, session.begin():
         insert_later(session, _event(tenant, 1))
-        with pytest.raises(IntegrityError), session.begin_nested():
-            session.add(_event("TEN-0000-NOT-THERE", 2))  # refused: the savepoint rolls back
-            session.flush()
+        with pytest.raises(IntegrityError):
+            _refused_in_a_savepoint(session)
         nested = session.begin_nested()
         insert_later(session, _event(tenant, 3))
         nested.rollback()
         with session.begin_nested():
             insert_later(session, _event(tenant, 4))
     assert [p for p, _ in _stored(factory, tenant)] == ['{"n":1}', '{"n":4}']
+
+
+def _refused_in_a_savepoint(session: Session) -> None:
+    with session.begin_nested():
+        session.add(_event("TEN-0000-NOT-THERE", 2))  # refused: the savepoint rolls back
+        session.flush()
