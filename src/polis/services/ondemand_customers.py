@@ -8,7 +8,6 @@ Each use case runs in one unit of work and commits once, with an audit entry on 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -17,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from polis.calc._base import parse_request
 from polis.kernel.errors import InvalidInput, NotFound
-from polis.kernel.time import Window, ensure_utc, utc_now
+from polis.kernel.time import ensure_utc, utc_now
 from polis.ondemand.customers import (
     Address,
     Customer,
@@ -30,7 +29,7 @@ from polis.ondemand.customers import (
 )
 from polis.ondemand.limits import CustomerHistory, CustomerLimits, limits_for
 from polis.services import audit
-from polis.store.tables_ondemand import OnDemandCustomerRow, OnDemandWindowRow
+from polis.store.tables_ondemand import OnDemandCustomerRow
 from polis.store.uow import UnitOfWork
 
 __all__ = [
@@ -145,29 +144,15 @@ def customer_of(row: OnDemandCustomerRow) -> Customer:
     )
 
 
-def customer_history(
-    uow: UnitOfWork,
-    row: OnDemandCustomerRow,
-    now: datetime,
-    windows: Sequence[OnDemandWindowRow] | None = None,
-) -> CustomerHistory:
-    """What the limits read: completed windows, those with a claim, claims in 12 months
-    (``windows``: the customer's windows when the caller has read them already)."""
-    if windows is None:
-        windows = uow.ondemand.windows_of_customer(row.id)
-    windows = [w for w in windows if w.state != "cancelled"]
-    completed = [w for w in windows if w.ends_at <= now]
-    claims = uow.ondemand.claims_of_policies(sorted({w.policy_id for w in windows}))
-    with_claims = sum(
-        1
-        for w in completed
-        if any(
-            p == w.policy_id and Window(w.starts_at, w.ends_at).contains(loss)
-            for p, loss, _ in claims
-        )
+def customer_history(uow: UnitOfWork, row: OnDemandCustomerRow, now: datetime) -> CustomerHistory:
+    """What the limits read: windows not cancelled and ended by ``now``, those of them with a
+    claim whose loss falls inside ``[start, end)``, and the claims on the customer's policies
+    declared in the 365 days before ``now`` (counted in the database: one query whatever the
+    history's length)."""
+    completed, with_claims, recent = uow.ondemand.history_counts(
+        row.id, now, now - timedelta(days=365)
     )
-    recent = sum(1 for _, _, declared in claims if declared > now - timedelta(days=365))
-    return CustomerHistory(len(completed), with_claims, recent)
+    return CustomerHistory(completed, with_claims, recent)
 
 
 def _limits_view(limits: CustomerLimits) -> LimitsView:

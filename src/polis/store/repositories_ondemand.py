@@ -117,6 +117,57 @@ _ENTRIES_OF_OBJECT = (
     )
     .order_by(OnDemandLedgerRow.id)
 )
+_WINDOWS_FOR_ACTIVATION = (
+    select(OnDemandWindowRow)
+    .where(
+        OnDemandWindowRow.customer_id == bindparam("customer"),
+        or_(
+            and_(
+                OnDemandWindowRow.subscription_id == bindparam("subscription"),
+                or_(
+                    OnDemandWindowRow.object_ref == bindparam("object_ref"),
+                    and_(
+                        OnDemandWindowRow.starts_at < bindparam("month_end"),
+                        OnDemandWindowRow.sold_end > bindparam("month_start"),
+                    ),
+                ),
+            ),
+            and_(
+                OnDemandWindowRow.created_at >= bindparam("day_start"),
+                OnDemandWindowRow.created_at < bindparam("day_end"),
+            ),
+        ),
+    )
+    .order_by(*_WINDOW_ORDER)
+)
+_LIVE = and_(
+    OnDemandWindowRow.customer_id == bindparam("customer"),
+    OnDemandWindowRow.state != "cancelled",
+)
+_COMPLETED = OnDemandWindowRow.ends_at <= bindparam("now")
+_CLAIMED = (
+    select(ClaimRow.id)
+    .where(
+        ClaimRow.policy_id == OnDemandWindowRow.policy_id,
+        ClaimRow.loss_at >= OnDemandWindowRow.starts_at,
+        ClaimRow.loss_at < OnDemandWindowRow.ends_at,
+    )
+    .exists()
+)
+_RECENT_CLAIMS = (
+    select(func.count())
+    .select_from(ClaimRow)
+    .where(
+        ClaimRow.policy_id.in_(select(OnDemandWindowRow.policy_id).where(_LIVE)),
+        ClaimRow.declared_at > bindparam("since"),
+    )
+    .scalar_subquery()
+)
+_HISTORY = select(
+    func.count().filter(_COMPLETED),
+    func.count().filter(and_(_COMPLETED, _CLAIMED)),
+    _RECENT_CLAIMS,
+).where(_LIVE)
 _CLAIMS_OF_POLICIES = select(ClaimRow.policy_id, ClaimRow.loss_at, ClaimRow.declared_at).where(
     ClaimRow.policy_id.in_(bindparam("policies", expanding=True))
 )
@@ -162,6 +213,17 @@ class OnDemandRepository(Protocol):
     ) -> list[OnDemandWindowRow]: ...
     def windows_of_customer(self, customer_id: str) -> list[OnDemandWindowRow]: ...
     def windows_of_subscription(self, subscription_id: str) -> list[OnDemandWindowRow]: ...
+    def windows_for_activation(
+        self,
+        customer_id: str,
+        subscription_id: str,
+        object_ref: str,
+        month: tuple[datetime, datetime],
+        day: tuple[datetime, datetime],
+    ) -> list[OnDemandWindowRow]: ...
+    def history_counts(
+        self, customer_id: str, now: datetime, claims_since: datetime
+    ) -> tuple[int, int, int]: ...
     def windows_by_source(
         self, subscription_id: str, object_ref: str, source: str, source_ref: str
     ) -> list[OnDemandWindowRow]: ...
@@ -360,6 +422,38 @@ class SqlOnDemandRepository:
     def windows_of_subscription(self, subscription_id: str) -> list[OnDemandWindowRow]:
         parameters = {"subscription": subscription_id}
         return list(self._session.scalars(_WINDOWS_OF_SUBSCRIPTION, parameters))
+
+    def windows_for_activation(
+        self,
+        customer_id: str,
+        subscription_id: str,
+        object_ref: str,
+        month: tuple[datetime, datetime],
+        day: tuple[datetime, datetime],
+    ) -> list[OnDemandWindowRow]:
+        """What an activation reads of the customer's windows, in start order: every window of
+        the item, the subscription's windows touching ``month`` and the customer's windows created
+        in ``day`` (not the whole history: that is counted by :meth:`history_counts`)."""
+        parameters = {
+            "customer": customer_id,
+            "subscription": subscription_id,
+            "object_ref": object_ref,
+            "month_start": month[0],
+            "month_end": month[1],
+            "day_start": day[0],
+            "day_end": day[1],
+        }
+        return list(self._session.scalars(_WINDOWS_FOR_ACTIVATION, parameters))
+
+    def history_counts(
+        self, customer_id: str, now: datetime, claims_since: datetime
+    ) -> tuple[int, int, int]:
+        """Of the customer's windows not cancelled: those ended by ``now``, those of them with a
+        claim whose loss falls inside, and the claims on their policies declared after
+        ``claims_since`` — counted by the database in one query."""
+        parameters = {"customer": customer_id, "now": now, "since": claims_since}
+        completed, with_claims, recent = self._session.execute(_HISTORY, parameters).one()
+        return int(completed or 0), int(with_claims or 0), int(recent or 0)
 
     def windows_by_source(
         self, subscription_id: str, object_ref: str, source: str, source_ref: str

@@ -70,11 +70,19 @@ def open_row(
     """
     real_now = recorded_at or now
     item = ctx.subscription.item(object_ref)
-    customer_windows = uow.ondemand.windows_of_customer(ctx.customer.id)  # in start order
-    mine = [w for w in customer_windows if w.subscription_id == ctx.subscription.id]
-    own = [w for w in mine if w.object_ref == item.ref]
     local = to_local(now)
     month = month_window(local.year, local.month)
+    day = local.date()
+    since, until = local_midnight(day), local_midnight(day + timedelta(days=1))
+    customer_windows = uow.ondemand.windows_for_activation(  # in start order
+        ctx.customer.id,
+        ctx.subscription.id,
+        item.ref,
+        (month.start, month.end),
+        (since, until),
+    )
+    mine = [w for w in customer_windows if w.subscription_id == ctx.subscription.id]
+    own = [w for w in mine if w.object_ref == item.ref]
     in_month = {w.id for w in mine if w.starts_at < month.end and w.sold_end > month.start}
     own_ids = {w.id for w in own}
     entries = uow.ondemand.entries_of_windows(sorted(own_ids | in_month))  # one read, by id
@@ -82,14 +90,12 @@ def open_row(
         uow, ctx.subscription.id, item.ref, (own, [e for e in entries if e.window_id in own_ids])
     )
     book = book_of(item.ref, state.windows, state.charges, state.refunds)
-    day = to_local(now).date()
-    since, until = local_midnight(day), local_midnight(day + timedelta(days=1))
     today = sum(  # the customer's live windows created on the local day (daily limit)
         1
         for w in customer_windows
         if since <= w.created_at < until and w.state != WindowState.CANCELLED.value
     )
-    history = customer_history(uow, ctx.customer_row, now, customer_windows)
+    history = customer_history(uow, ctx.customer_row, now)
     limits = limits_for(ctx.customer, history, at=now)
     volume = _month_volume(
         uow, ctx, now, [e for e in entries if e.window_id in in_month and e.kind == "charge"]
