@@ -103,19 +103,19 @@ BEFORE = (
 
 LIMITS = (
     "Targets (p99 < 100 ms and ≥ 200 activations/s on 2 cores): met, with 2 workers and 4 or 8 "
-    "requests in flight (the line above says which rows met both in the run written here). The "
-    "three runs of 2026-11-21 that closed this round (a standalone `python -m "
-    "bench.bench_activation` at 08:05 UTC, then `make bench` at 08:14 and 08:25): 8 clients "
-    "245, 240 and 255/s (p99 80, 99 and 80 ms); 4 clients 151, 256 and 253/s (p99 59, 32 and 39 "
-    "ms) — the machine is shared and its noise is that large (pgbench 4,074, 4,308 and 4,512 "
-    "TPS). With 16 requests in flight the throughput is the same (235–248/s) but p99 is 0.18–0.23 "
-    "s: a closed loop of 16 clients waits 16 ÷ 240 ≈ 67 ms on average (Little's law), queued "
-    "behind the two activation slots of each worker and, for one tenant, behind its audit "
-    "chain's lock for the last round trip (0.4 backends of 1.1 active were waiting on it). What "
-    "limits it now: CPU — ~5 ms of server per activation (the FastAPI request cycle about 1 ms "
-    "of it) and ~1.5 ms of PostgreSQL, ~7 ms in all, so two cores top out near 290/s. The worst "
-    "case (every request on one item of one subscription) is serialised by that subscription's "
-    "row lock and by its customer's growing history (~50/s)."
+    "requests in flight (the line above says which rows met both in the run written here). "
+    "Across the four runs of 2026-11-21 that closed this round (a standalone `python -m "
+    "bench.bench_activation` at 08:05 UTC, then `make bench` at 08:14, 08:25 and 08:36): 8 "
+    "clients 216–255/s with p99 80–99 ms; 4 clients 151–256/s with p99 32–59 ms — the machine is "
+    "shared and its noise is that large (pgbench 4,074–4,596 TPS). With 16 requests in flight "
+    "the throughput is the same (231–248/s) but p99 is 0.16–0.23 s: a closed loop of 16 clients "
+    "waits 16 ÷ 240 ≈ 67 ms on average (Little's law), queued behind the two activation slots of "
+    "each worker and, for one tenant, behind its audit chain's lock for the last round trip (0.4 "
+    "backends of 1.1 active were waiting on it). What limits it now: CPU — ~5 ms of server per "
+    "activation (the FastAPI request cycle about 1 ms of it) and ~1.5 ms of PostgreSQL, ~7 ms in "
+    "all, so two cores top out near 290/s. The worst case (every request on one item of one "
+    "subscription, 44–53/s) is serialised by that subscription's row lock, and each activation "
+    "reads every window of the item (200 past ones here) to know what is already paid for."
 )
 
 
