@@ -203,6 +203,10 @@ def _compiled(statement: Any, dialect: Dialect, column_keys: list[str] | None = 
     bound ones: defaults and literal values filled in, each converted by its type's bind processor
     (e.g. :class:`polis.store.types.UTCDateTime`)."""
     compiled = statement.compile(dialect=dialect, column_keys=column_keys)
+    computed = [*compiled.insert_prefetch, *compiled.update_prefetch]
+    if computed:  # SQLAlchemy computes these defaults while executing: a queued write cannot
+        names = ", ".join(sorted(column.key for column in computed))
+        raise ValueError(f"a deferred write cannot compute Python-side defaults ({names})")
     processors = {}
     for bind, name in compiled.bind_names.items():
         processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
