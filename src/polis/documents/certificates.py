@@ -20,34 +20,33 @@ lacks, such as CJK, show as empty boxes). One weight only: hierarchy comes from 
 
 The output is deterministic: the same signed certificate and base URL give the same bytes (the PDF
 dates are the issue timestamp), so a PDF can be regenerated from the stored record at any time.
+
+This module draws the page; its siblings hold the rest, one concept each:
+:mod:`~polis.documents.certificate_fonts` (the font), :mod:`~polis.documents.certificate_layout`
+(word wrap and colours), :mod:`~polis.documents.certificate_qr` (verification URL and QR code) and
+:mod:`~polis.documents.certificate_embedding` (the embedded signed content, written and read back).
 """
 
 from __future__ import annotations
 
-import atexit
-import base64
-import binascii
-import functools
 import io
-import os
-import re
-import shutil
-import tempfile
-import threading
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Final
 
-import matplotlib
-import segno
-from fontTools import subset as font_subset  # type: ignore[import-untyped]
-from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 from fpdf import FPDF
-from fpdf.enums import XPos, YPos
-from fpdf.fonts import TTFFont
 
+from polis.documents.certificate_embedding import (
+    XMP_NAMESPACE,
+    EmbeddedCertificate,
+    NoEmbeddedCertificate,
+    _xmp,
+    extract_signed_content,
+    read_embedded_certificate,
+)
+from polis.documents.certificate_fonts import _FAMILY as _FAMILY
+from polis.documents.certificate_fonts import _add_font as _add_font
+from polis.documents.certificate_fonts import _fonts as _fonts
+from polis.documents.certificate_layout import _ACCENT, _BAND, _INK, _MUTED, _Page
+from polis.documents.certificate_qr import QR_BORDER, QR_SCALE, qr_png, verification_url
 from polis.documents.signing import SIGNATURE_ALGORITHM, SignedCertificate
-from polis.kernel.errors import InvalidInput
 from polis.policies.certificate import (
     AmountLine,
     CertificateContent,
@@ -58,6 +57,9 @@ from polis.policies.certificate import (
 )
 
 __all__ = [
+    "QR_BORDER",
+    "QR_SCALE",
+    "XMP_NAMESPACE",
     "EmbeddedCertificate",
     "NoEmbeddedCertificate",
     "extract_signed_content",
@@ -66,33 +68,6 @@ __all__ = [
     "render_certificate_pdf",
     "verification_url",
 ]
-
-XMP_NAMESPACE: Final = "urn:polis:certificate:1/"
-QR_SCALE: Final = 4
-QR_BORDER: Final = 4
-
-_FAMILY = "DejaVu"
-# one weight only: parsing and subsetting a font is most of the cost of a PDF, and a second (bold)
-# font would add ~6 ms; hierarchy comes from size and colour
-_FONT_FILE = "DejaVuSans.ttf"
-# Western and Central European Latin, punctuation, the euro sign: small enough to parse in ~2 ms
-_FAST_RANGES: Final = (
-    (0x20, 0x7E),
-    (0xA0, 0x17F),
-    (0x218, 0x21B),
-    (0x2010, 0x2027),
-    (0x202F, 0x203A),
-    (0x20AC, 0x20AC),
-    (0x2122, 0x2122),
-    (0x2190, 0x2193),
-    (0x2212, 0x2212),
-)
-
-_INK = (20, 33, 61)
-_MUTED = (95, 104, 120)
-_ACCENT = (31, 78, 121)
-_RULE = (200, 205, 215)
-_BAND = (234, 241, 248)
 
 _LABELS: dict[Language, dict[str, str]] = {
     "fr": {
@@ -172,105 +147,6 @@ _LABELS: dict[Language, dict[str, str]] = {
 }
 
 
-class NoEmbeddedCertificate(InvalidInput):
-    """The bytes are not a Polis certificate PDF (or its metadata was stripped or recompressed)."""
-
-    code = "certificate.not_embedded"
-
-
-@dataclass(frozen=True, slots=True)
-class EmbeddedCertificate:
-    """What a certificate PDF carries for offline verification."""
-
-    number: str
-    content_bytes: bytes
-    signature: str
-    key_id: str
-
-
-# --- fonts -----------------------------------------------------------------------------------
-
-_font_lock = threading.Lock()
-
-
-@dataclass(frozen=True, slots=True)
-class _Fonts:
-    fast: Path
-    full: Path
-    coverage: frozenset[int]
-
-
-def _cut_subset(source: Path, target: Path) -> frozenset[int]:
-    options = font_subset.Options()
-    options.layout_features = []
-    options.hinting = False
-    options.glyph_names = False
-    options.notdef_outline = True
-    options.drop_tables += ["FFTM", "GDEF", "GPOS", "GSUB", "MATH", "kern", "hdmx", "meta"]
-    font = TTFont(source)
-    subsetter = font_subset.Subsetter(options)
-    subsetter.populate(
-        unicodes=[code for low, high in _FAST_RANGES for code in range(low, high + 1)]
-    )
-    subsetter.subset(font)
-    font.save(target)
-    return frozenset(font.getBestCmap())
-
-
-_prepared: list[_Fonts] = []
-
-
-def _remove(directory: Path, owner: int) -> None:
-    if os.getpid() == owner:  # not from a forked worker: the parent may still use it
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-def _prepare_fonts() -> _Fonts:
-    full = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / _FONT_FILE
-    cache = Path(tempfile.mkdtemp(prefix="polis-fonts-"))
-    atexit.register(_remove, cache, os.getpid())
-    fast = cache / _FONT_FILE
-    return _Fonts(fast, full, _cut_subset(full, fast))
-
-
-def _fonts() -> _Fonts:
-    """The font files, prepared once per process (thread-safe; again if a temp cleaner ate them)."""
-    if not _prepared or not _prepared[0].fast.exists():
-        with _font_lock:
-            if not _prepared or not _prepared[0].fast.exists():
-                _prepared[:] = [_prepare_fonts()]
-    return _prepared[0]
-
-
-def _add_font(pdf: FPDF, texts: list[str]) -> None:
-    fonts = _fonts()
-    needed = {ord(c) for text in texts for c in text if c != "\n"}
-    pdf.add_font(_FAMILY, "", fonts.fast if needed <= fonts.coverage else fonts.full)
-    for font in pdf.fonts.values():
-        if isinstance(font, TTFFont):
-            # the bounding boxes of our fonts are right: don't recompute (and re-encode) every glyph
-            font.ttfont.recalcBBoxes = False
-
-
-# --- QR code ---------------------------------------------------------------------------------
-
-
-def verification_url(public_base_url: str, number: str) -> str:
-    """``{public_base_url}/verify/{number}``."""
-    return f"{public_base_url.rstrip('/')}/verify/{number}"
-
-
-@functools.lru_cache(maxsize=512)
-def qr_png(url: str) -> bytes:
-    """A QR code of ``url`` as PNG bytes: error correction M, the best mask (segno's choice, for
-    the most readable code), 4 pixels per module, the 4-module quiet zone of the standard."""
-    buffer = io.BytesIO()
-    segno.make(url, error="m", micro=False).save(
-        buffer, kind="png", scale=QR_SCALE, border=QR_BORDER
-    )
-    return buffer.getvalue()
-
-
 # --- rendering -------------------------------------------------------------------------------
 
 
@@ -331,118 +207,6 @@ def _rows(content: CertificateContent, labels: dict[str, str]) -> list[tuple[str
         (labels["issued"], format_local(content.issued_at, tz)),
     ]
     return rows
-
-
-def _xmp(signed: SignedCertificate) -> str:
-    content = base64.urlsafe_b64encode(signed.content_bytes).rstrip(b"=").decode("ascii")
-    return (
-        '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
-        ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
-        f'  <rdf:Description rdf:about="" xmlns:polis="{XMP_NAMESPACE}">\n'
-        f"   <polis:number>{signed.number}</polis:number>\n"
-        f"   <polis:algorithm>{signed.algorithm}</polis:algorithm>\n"
-        f"   <polis:keyId>{signed.key_id}</polis:keyId>\n"
-        f"   <polis:contentSha256>{signed.content_sha256}</polis:contentSha256>\n"
-        f"   <polis:signature>{signed.signature}</polis:signature>\n"
-        f"   <polis:content>{content}</polis:content>\n"
-        "  </rdf:Description>\n"
-        " </rdf:RDF>\n"
-        "</x:xmpmeta>"
-    )
-
-
-_CHAR_WIDTHS: dict[str, float] = {}
-
-
-class _Page:
-    """Text blocks laid out with our own greedy word wrap.
-
-    fpdf2's ``multi_cell`` re-measures the growing line for every character (quadratic, ~40 % of
-    the rendering time here); measuring each character once per font and summing is exact for
-    fonts drawn without text shaping, and linear.
-    """
-
-    def __init__(self, pdf: FPDF) -> None:
-        self.pdf = pdf
-
-    def font(self, size: float, color: tuple[int, int, int]) -> None:
-        self.pdf.set_font(_FAMILY, "", size)
-        self.pdf.set_text_color(*color)
-
-    def rule(self, y: float) -> None:
-        """A thin grey line across the page at ``y``."""
-        pdf = self.pdf
-        pdf.set_draw_color(*_RULE)
-        pdf.set_line_width(0.2)
-        pdf.line(pdf.l_margin, y, pdf.w - pdf.r_margin, y)
-
-    def _width(self, text: str) -> float:
-        size = self.pdf.font_size_pt
-        total = 0.0
-        for char in text:
-            unit = _CHAR_WIDTHS.get(char)
-            if unit is None:
-                # width at 1 pt; the fast subset and the full font share their glyph metrics
-                unit = self.pdf.get_string_width(char) / size
-                _CHAR_WIDTHS[char] = unit
-            total += unit
-        return total * size
-
-    def _split_long(self, word: str, width: float) -> list[str]:
-        pieces: list[str] = []
-        current = ""
-        for char in word:
-            if current and self._width(current + char) > width:
-                pieces.append(current)
-                current = ""
-            current += char
-        return [*pieces, current]
-
-    def wrap(self, text: str, width: float) -> list[str]:
-        lines: list[str] = []
-        space = self._width(" ")
-        for paragraph in text.split("\n"):
-            line, line_width = "", 0.0
-            for word in paragraph.split(" "):
-                parts = [word] if self._width(word) <= width else self._split_long(word, width)
-                for part in parts:
-                    part_width = self._width(part)
-                    if line and line_width + space + part_width > width:
-                        lines.append(line)
-                        line, line_width = "", 0.0
-                    if line:
-                        line, line_width = f"{line} {part}", line_width + space + part_width
-                    else:
-                        line, line_width = part, part_width
-            lines.append(line)
-        return lines
-
-    def block(
-        self,
-        x: float,
-        width: float,
-        height: float,
-        text: str,
-        *,
-        align: str = "L",
-        link: str = "",
-    ) -> float:
-        """Write ``text`` wrapped to ``width`` from the current ``y``; return the ``y`` below it."""
-        pdf = self.pdf
-        for line in self.wrap(text, width - 2 * pdf.c_margin):
-            if pdf.will_page_break(height):
-                pdf.add_page()
-            if align == "L" and not link:
-                # what ``cell`` would draw, without its per-call machinery (4× cheaper)
-                y = pdf.get_y()
-                pdf.text(x + pdf.c_margin, y + 0.5 * height + 0.3 * pdf.font_size, line)
-                pdf.set_y(y + height)
-            else:
-                pdf.set_x(x)
-                pdf.cell(
-                    width, height, line, align=align, link=link, new_x=XPos.LEFT, new_y=YPos.NEXT
-                )
-        return pdf.get_y()
 
 
 def render_certificate_pdf(signed: SignedCertificate, *, public_base_url: str) -> bytes:
@@ -534,46 +298,3 @@ def render_certificate_pdf(signed: SignedCertificate, *, public_base_url: str) -
     )
     page.block(left, width, 2.9, proof)
     return bytes(pdf.output())
-
-
-# --- offline verification --------------------------------------------------------------------
-
-_FIELD = {
-    name: re.compile(rb"<polis:" + name + rb">([A-Za-z0-9_.-]+)</polis:" + name + rb">")
-    for name in (b"number", b"keyId", b"signature", b"content")
-}
-
-
-def _last(pdf_bytes: bytes, name: bytes) -> str:
-    # a PDF updated incrementally keeps its old objects: the last occurrence is the current one
-    found = _FIELD[name].findall(pdf_bytes)
-    if not found:
-        raise NoEmbeddedCertificate(
-            "no signed certificate content in this PDF (was it re-saved by another program?); "
-            "verify it by its number on the verification page instead",
-            field="pdf",
-        )
-    return str(found[-1].decode("ascii"))
-
-
-def read_embedded_certificate(pdf_bytes: bytes) -> EmbeddedCertificate:
-    """The number, canonical content bytes, signature and key id embedded in a certificate PDF."""
-    if not pdf_bytes.startswith(b"%PDF-"):
-        raise NoEmbeddedCertificate("not a PDF file", field="pdf")
-    encoded = _last(pdf_bytes, b"content")
-    try:
-        content = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-    except (binascii.Error, ValueError) as e:
-        raise NoEmbeddedCertificate("the embedded content is not valid base64", field="pdf") from e
-    return EmbeddedCertificate(
-        number=_last(pdf_bytes, b"number"),
-        content_bytes=content,
-        signature=_last(pdf_bytes, b"signature"),
-        key_id=_last(pdf_bytes, b"keyId"),
-    )
-
-
-def extract_signed_content(pdf_bytes: bytes) -> tuple[bytes, str]:
-    """``(canonical content bytes, signature)`` embedded in a certificate PDF."""
-    embedded = read_embedded_certificate(pdf_bytes)
-    return embedded.content_bytes, embedded.signature
