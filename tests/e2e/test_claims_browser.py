@@ -62,11 +62,13 @@ def test_the_handler_opens_the_queue_then_the_claim_and_reads_the_explained_offe
                 assert any("Vétusté" in r and "240,00 €" in r for r in reasons)
                 assert any("Franchise" in r and "150,00 €" in r for r in reasons)
                 steps = page.locator("#explanation tbody tr td:first-child").all_inner_texts()
-                assert steps[0] == "loss"
-                assert steps[-1] == "indemnity"
+                assert steps[0] == "dommage"  # the steps in the page's language
+                assert steps[-1] == "indemnité"
                 page.click("#lang-switch")
                 page.wait_for_selector("#offer")
                 assert page.inner_text("#indemnity") == "810.00 €"
+                steps = page.locator("#explanation tbody tr td:first-child").all_inner_texts()
+                assert (steps[0], steps[-1]) == ("loss", "indemnity")
                 assert page.locator("html").get_attribute("lang") == "en"
             finally:
                 browser.close()

@@ -497,3 +497,38 @@ def test_a_person_builds_a_home_quote_and_reads_the_tax_lines(server: str, tmp_p
             page.screenshot(path=str(tmp_path / "quote.png"), full_page=True)
         finally:
             browser.close()
+
+
+def _explanation_steps(page: str) -> list[str]:
+    """The first cell of each row of the explanation table."""
+    table = re.search(
+        r'<table class="explanation" id="explanation-table">(.*?)</table>', page, re.S
+    )
+    assert table, "no explanation table"
+    rows = re.findall(r"<tr><td>(.*?)</td>", table.group(1), re.S)
+    return [html.unescape(row) for row in rows]
+
+
+@pytest.mark.db
+def test_the_quote_explanation_shows_french_steps_then_english_ones(client: TestClient) -> None:
+    french = client.post("/quote/home", data=HOME_FORM)
+    assert french.status_code == 200
+    steps = _explanation_steps(french.text)
+    assert "prime nette" in steps
+    assert "prime pure [building]" in steps
+    assert "chargement de gestion" in steps
+    assert "prime totale TTC" in steps
+    assert "net premium" not in steps
+    assert '"step": "net premium"' in html.unescape(
+        french.text
+    )  # the JSON shown keeps the contract
+
+    client.get("/lang/en")
+    try:
+        english = _explanation_steps(client.post("/quote/home", data=HOME_FORM).text)
+    finally:
+        client.get("/lang/fr")
+    assert "net premium" in english
+    assert "pure premium [building]" in english
+    assert "prime nette" not in english
+    assert len(english) == len(steps)

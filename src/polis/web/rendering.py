@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from polis import __version__
-from polis.web.i18n import Lang, pick_lang, translator
+from polis.web.i18n import Lang, pick_lang, step_line_translator, step_translator, translator
 
 __all__ = ["LANG_COOKIE", "PACKAGE_DIR", "lang_of", "render", "templates"]
 
@@ -26,8 +26,10 @@ def lang_of(request: Request) -> Lang:
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """Render template ``name`` with ``t`` (translator), ``lang``, ``other_lang``, ``path``."""
+    """Render template ``name`` with ``t`` (translator), ``lang``, ``other_lang``, ``path``, and
+    ``step``/``step_line`` (the label of an explanation step, see :func:`polis.web.i18n.step_translator`)."""
     lang = lang_of(request)
     context |= {"lang": lang, "other_lang": "en" if lang == "fr" else "fr"}
     context |= {"t": translator(lang), "version": __version__, "path": request.url.path}
+    context |= {"step": step_translator(lang), "step_line": step_line_translator(lang)}
     return templates.TemplateResponse(request, name, context, status_code=status)
