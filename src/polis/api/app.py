@@ -36,7 +36,6 @@ from polis.config import Settings
 from polis.logs import get_logger
 from polis.services.tenants import KeyCache
 from polis.store import current_revision, head_revision, make_engine, session_factory, upgrade
-from polis.web import mount_web
 
 __all__ = ["create_app"]
 
@@ -101,6 +100,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ondemand_triggers.router)
     app.include_router(ondemand_portfolio.router)
     app.include_router(ondemand_withdrawal.router)
+    # imported here: the pages use the API's error mapping, so polis.web imports polis.api, and
+    # importing polis.web first must not meet a half-initialised polis.api
+    from polis.web import mount_web
+
     mount_web(app, settings)
     return app
 
