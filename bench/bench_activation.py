@@ -98,7 +98,8 @@ BEFORE = (
     "entry, the last event, the answer and the COMMIT (`polis.store.deferred`); the hot reads "
     "built once as statements with bind parameters (building a `select` per call cost as much as "
     "running it); the geofence read with the subscription; the window priced once instead of "
-    "twice; the answer dumped by pydantic-core. Eight round trips instead of eighteen."
+    "twice; the answer dumped by pydantic-core. Seven round trips for the use case instead of "
+    "sixteen (plus the pool's ping and psycopg's BEGIN)."
 )
 
 LIMITS = (
