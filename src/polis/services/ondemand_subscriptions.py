@@ -141,7 +141,7 @@ class SubscriptionContext:
     entry: CatalogueEntry
     terms: TermsEntry
     card: RateCard
-    has_geofence: bool = False  # as read with the subscription
+    has_geofence: bool  # as read (and locked) with the subscription
 
     @property
     def tenant_id(self) -> str:

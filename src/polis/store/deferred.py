@@ -38,7 +38,15 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.sql.dml import UpdateBase
 
-__all__ = ["attribute_columns", "defer", "defer_row", "flush_then", "install", "pending"]
+__all__ = [
+    "attribute_columns",
+    "defer",
+    "defer_row",
+    "flush_then",
+    "install",
+    "pending",
+    "row_values",
+]
 
 _QUEUE = "polis.deferred"
 
@@ -82,10 +90,7 @@ def defer_row(session: Session, row: DeclarativeBase) -> bool:
     if connection.dialect.name != "postgresql":
         return False
     session.flush()  # the session's pending rows go first: queued rows may refer to them
-    given = inspect(row).dict
-    values = {
-        column: given[key] for key, column in attribute_columns(type(row)).items() if key in given
-    }
+    values = row_values(row)
     table = type(row).__table__
     assert isinstance(table, Table)
     compiled = _compile_insert(table, frozenset(values), connection.dialect)
@@ -168,6 +173,14 @@ def _drop_record(_dbapi_connection: Any, record: Any) -> None:
 # --- compiling ---------------------------------------------------------------------------------
 
 
+def row_values(row: DeclarativeBase) -> dict[str, Any]:
+    """Column name → value of the attributes ``row`` was given (not those left unset)."""
+    given = inspect(row).dict
+    return {
+        column: given[key] for key, column in attribute_columns(type(row)).items() if key in given
+    }
+
+
 @functools.cache
 def attribute_columns(entity: type[DeclarativeBase]) -> dict[str, str]:
     """Attribute name → column name of the entity's table."""
@@ -177,24 +190,14 @@ def attribute_columns(entity: type[DeclarativeBase]) -> dict[str, str]:
     return {mapper.get_property_by_column(c).key: c.key for c in table.columns}
 
 
-def _compile_insert(table: Table, given: frozenset[str], dialect: Dialect) -> _Compiled:
-    return _compile_insert_cached(table, given, dialect.name, dialect)
-
-
 @functools.lru_cache(maxsize=256)
-def _compile_insert_cached(
-    table: Table, given: frozenset[str], _name: str, dialect: Dialect
-) -> _Compiled:
+def _compile_insert(table: Table, given: frozenset[str], dialect: Dialect) -> _Compiled:
     statement: Insert = table.insert()
     return _compiled(statement, dialect, column_keys=sorted(given))
 
 
-def _compile(statement: Any, dialect: Dialect) -> _Compiled:
-    return _compile_cached(statement, dialect.name, dialect)
-
-
 @functools.lru_cache(maxsize=256)
-def _compile_cached(statement: Any, _name: str, dialect: Dialect) -> _Compiled:
+def _compile(statement: Any, dialect: Dialect) -> _Compiled:
     return _compiled(statement, dialect)
 
 

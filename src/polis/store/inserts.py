@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 
-from sqlalchemy import Insert, Table, insert, inspect
+from sqlalchemy import Insert, Table, insert
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from polis.store import deferred
@@ -24,9 +24,7 @@ __all__ = ["insert_later", "insert_row"]
 def insert_row(session: Session, row: DeclarativeBase) -> None:
     """``INSERT`` ``row`` now with the attributes it was given (module doc)."""
     session.flush()
-    given = inspect(row).dict
-    mapped = deferred.attribute_columns(type(row))
-    values = {column: given[key] for key, column in mapped.items() if key in given}
+    values = deferred.row_values(row)
     statement, missing = _statement(type(row), frozenset(values))
     if not missing:
         session.execute(statement, values)
