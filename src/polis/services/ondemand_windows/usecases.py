@@ -3,12 +3,14 @@ tenant's audit chain): activate, extend, stop, cancel, read, cover status, ``win
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from polis.calc._base import parse_request
 from polis.kernel.errors import InvalidInput, NotFound
 from polis.kernel.time import ensure_utc, utc_now
+from polis.ondemand.refunds import Refund
 from polis.ondemand.windows import cover_status, parse_when
 from polis.services import outbox
 from polis.services.ondemand_certificates import CertificateIssuer
@@ -161,19 +163,11 @@ def stop_window(
     moment = _now(now)
     at = _when(given.at, "at")
 
-    def run() -> ChangeView:
-        with uow:
-            ctx, row = _require_window(uow, tenant_id, window_id)
-            result, revoked = stop_row(uow, ctx, row, actor=actor, now=moment, at=at)
-            view = ChangeView(
-                window=window_view(uow, row, moment, public_base_url),
-                refund=_refund_view(result.refund),
-                revoked_certificates=revoked,
-            )
-            uow.commit()
-        return view
+    def step(ctx: SubscriptionContext, row: OnDemandWindowRow) -> tuple[Refund, list[str]]:
+        result, revoked = stop_row(uow, ctx, row, actor=actor, now=moment, at=at)
+        return result.refund, revoked
 
-    return retrying(run)
+    return _change(uow, tenant_id, window_id, step, moment, public_base_url)
 
 
 def cancel_window(
@@ -188,13 +182,31 @@ def cancel_window(
     """Cancel a window before its start: everything is refunded, fees included."""
     moment = _now(now)
 
+    def step(ctx: SubscriptionContext, row: OnDemandWindowRow) -> tuple[Refund, list[str]]:
+        result, revoked = cancel_row(uow, ctx, row, actor=actor, now=moment)
+        return result.refund, revoked
+
+    return _change(uow, tenant_id, window_id, step, moment, public_base_url)
+
+
+def _change(
+    uow: UnitOfWork,
+    tenant_id: str,
+    window_id: str,
+    step: Callable[[SubscriptionContext, OnDemandWindowRow], tuple[Refund, list[str]]],
+    moment: datetime,
+    public_base_url: str,
+) -> ChangeView:
+    """Run ``step`` (a stop or a cancellation) on the window in one transaction: the window as it
+    now is, the refund and the certificates revoked."""
+
     def run() -> ChangeView:
         with uow:
             ctx, row = _require_window(uow, tenant_id, window_id)
-            result, revoked = cancel_row(uow, ctx, row, actor=actor, now=moment)
+            refund, revoked = step(ctx, row)
             view = ChangeView(
                 window=window_view(uow, row, moment, public_base_url),
-                refund=_refund_view(result.refund),
+                refund=_refund_view(refund),
                 revoked_certificates=revoked,
             )
             uow.commit()
